@@ -1,0 +1,4 @@
+namespace Aigc.MLNet.Onnx;
+
+/// <summary>Placeholder.</summary>
+public static class Placeholder { }

@@ -1,0 +1,4 @@
+namespace Aigc.MLNet.Trainers;
+
+/// <summary>Placeholder.</summary>
+public static class Placeholder { }

@@ -1,0 +1,4 @@
+namespace Aigc.MLNet.Transforms;
+
+/// <summary>Placeholder.</summary>
+public static class Placeholder { }
