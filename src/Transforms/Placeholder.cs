@@ -1,4 +1,0 @@
-namespace Aigc.MLNet.Transforms;
-
-/// <summary>Placeholder.</summary>
-public static class Placeholder { }
