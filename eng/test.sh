@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test project and prints the totals as one line: "N passed, N failed".
+# Sets up the machine and fetches data first (both idempotent). Extra arguments go to `dotnet test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash eng/setup.sh
+bash eng/fetch-data.sh
+results=artifacts/test-results
+rm -rf "$results"
+set +e
+dotnet test Aigc.MLNet.sln -c Release --logger "trx" --results-directory "$results" "$@"
+status=$?
+set -e
+passed=0
+failed=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0}))
+done
+if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+[ $status -eq 0 ] && [ $failed -eq 0 ]
