@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Aigc.MLNet.Trainers.Language;
+
+/// <summary>Settings of one GPT training run over token ids.</summary>
+public sealed class GptTrainingSettings
+{
+    /// <summary>Sequences per step.</summary>
+    public int BatchSize { get; set; } = 12;
+
+    /// <summary>Tokens per sequence (≤ the model's context).</summary>
+    public int BlockSize { get; set; } = 64;
+
+    /// <summary>Optimiser steps.</summary>
+    public int MaxIterations { get; set; } = 2000;
+
+    /// <summary>Learning-rate schedule (warm-up + cosine).</summary>
+    public GptTrainingSchedule Schedule { get; set; } = new(1e-3, 1e-4, 100, 2000);
+
+    /// <summary>AdamW decoupled weight decay, applied to matrices and embeddings only (not biases or layer norms).</summary>
+    public double WeightDecay { get; set; } = 0.1;
+
+    /// <summary>AdamW β1.</summary>
+    public double Beta1 { get; set; } = 0.9;
+
+    /// <summary>AdamW β2.</summary>
+    public double Beta2 { get; set; } = 0.99;
+
+    /// <summary>Global gradient-norm clip; 0 disables.</summary>
+    public double GradientClip { get; set; } = 1.0;
+
+    /// <summary>Evaluate the validation loss every this many steps (and at the end); 0 disables.</summary>
+    public int EvalInterval { get; set; } = 250;
+
+    /// <summary>Batches averaged per validation estimate.</summary>
+    public int EvalIterations { get; set; } = 20;
+
+    /// <summary>Stop after this many evaluations without a better validation loss; null never stops early.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Seed of the batch sampler (model initialisation is seeded by the caller).</summary>
+    public int Seed { get; set; } = 1;
+}
+
+/// <summary>One progress report of a GPT training run.</summary>
+/// <param name="Iteration">Steps done.</param>
+/// <param name="TrainLoss">Loss of the last step's batch.</param>
+/// <param name="ValidationLoss">Latest validation estimate, if one was made at this step.</param>
+/// <param name="LearningRate">Learning rate of the last step.</param>
+/// <param name="TokensPerSecond">Training throughput since the start.</param>
+public readonly record struct GptTrainingProgress(int Iteration, float TrainLoss, float? ValidationLoss, double LearningRate, double TokensPerSecond);
+
+/// <summary>What a training run reached.</summary>
+/// <param name="Iterations">Steps done.</param>
+/// <param name="FinalTrainLoss">Loss of the last step's batch.</param>
+/// <param name="BestValidationLoss">Lowest validation estimate (NaN when never evaluated).</param>
+/// <param name="Elapsed">Wall time.</param>
+public readonly record struct GptTrainingResult(int Iterations, float FinalTrainLoss, float BestValidationLoss, TimeSpan Elapsed);
+
+/// <summary>
+/// Trains a <see cref="GptModel"/> on a stream of token ids: random windows of <see cref="GptTrainingSettings.BlockSize"/>
+/// tokens (targets shifted by one), AdamW with decoupled weight decay, warm-up + cosine schedule, gradient clipping,
+/// periodic validation and optional early stopping. A dispose scope wraps every step.
+/// </summary>
+public static class GptTrainingLoop
+{
+    /// <summary>Runs the loop.</summary>
+    /// <param name="model">The model, trained in place.</param>
+    /// <param name="train">Training token ids.</param>
+    /// <param name="validation">Validation token ids, or null for none.</param>
+    /// <param name="settings">Loop settings.</param>
+    /// <param name="progress">Receives a report after every evaluation and every 10 steps.</param>
+    /// <param name="cancellationToken">Stops at a step boundary.</param>
+    public static GptTrainingResult Run(GptModel model, long[] train, long[]? validation, GptTrainingSettings settings,
+        IProgress<GptTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(settings);
+        int block = settings.BlockSize;
+        if (block < 1 || block > model.Config.MaxPositions)
+            throw new ArgumentOutOfRangeException(nameof(settings), block, $"BlockSize must be in [1, {model.Config.MaxPositions}] (the model's context).");
+        if (settings.BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 1.");
+        if (train.Length <= block)
+            throw new ArgumentException($"The training text has {train.Length} tokens; it needs more than BlockSize ({block}).", nameof(train));
+        if (validation != null && validation.Length <= block)
+            throw new ArgumentException($"The validation text has {validation.Length} tokens; it needs more than BlockSize ({block}).", nameof(validation));
+
+        var clock = Stopwatch.StartNew();
+        using var trainData = torch.tensor(train);
+        using var validationData = validation is null ? null : torch.tensor(validation);
+        using var offsets = torch.arange(block, dtype: ScalarType.Int64).unsqueeze(0);
+        using var generator = new torch.Generator((ulong)settings.Seed);
+
+        var decay = new List<Parameter>();
+        var noDecay = new List<Parameter>();
+        foreach (var (_, p) in model.named_parameters())
+            (p.dim() >= 2 ? decay : noDecay).Add(p);
+        using var optimizer = torch.optim.AdamW(
+            [
+                new AdamW.ParamGroup(decay, new AdamW.Options { weight_decay = settings.WeightDecay }),
+                new AdamW.ParamGroup(noDecay, new AdamW.Options { weight_decay = 0 }),
+            ],
+            lr: settings.Schedule.LearningRate, beta1: settings.Beta1, beta2: settings.Beta2);
+
+        float lastLoss = float.NaN, best = float.NaN;
+        int sinceBest = 0, iteration = 0;
+        model.train();
+        for (; iteration < settings.MaxIterations; iteration++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            double lr = settings.Schedule.At(iteration);
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = lr;
+            using (var scope = torch.NewDisposeScope())
+            {
+                var (x, y) = Batch(trainData, offsets, settings.BatchSize, block, generator);
+                optimizer.zero_grad();
+                var loss = model.Loss(x, y);
+                loss.backward();
+                if (settings.GradientClip > 0)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
+                optimizer.step();
+                lastLoss = loss.item<float>();
+            }
+            if (!float.IsFinite(lastLoss))
+                throw new InvalidOperationException($"GPT training loss became {lastLoss} at iteration {iteration}; lower the learning rate.");
+
+            bool evaluate = validationData is not null && settings.EvalInterval > 0
+                && ((iteration + 1) % settings.EvalInterval == 0 || iteration + 1 == settings.MaxIterations);
+            float? validationLoss = null;
+            if (evaluate)
+            {
+                validationLoss = EstimateLoss(model, validationData!, offsets, settings.BatchSize, block, settings.EvalIterations, generator);
+                if (float.IsNaN(best) || validationLoss < best)
+                {
+                    best = validationLoss.Value;
+                    sinceBest = 0;
+                }
+                else
+                {
+                    sinceBest++;
+                }
+            }
+            if (progress != null && (evaluate || (iteration + 1) % 10 == 0))
+                progress.Report(new GptTrainingProgress(iteration + 1, lastLoss, validationLoss, lr,
+                    (double)(iteration + 1) * settings.BatchSize * block / clock.Elapsed.TotalSeconds));
+            if (evaluate && settings.EarlyStoppingPatience is int patience && sinceBest > patience)
+            {
+                iteration++;
+                break;
+            }
+        }
+        model.eval();
+        return new GptTrainingResult(iteration, lastLoss, best, clock.Elapsed);
+    }
+
+    /// <summary>Mean loss over <paramref name="iterations"/> random batches, without gradients.</summary>
+    public static float EstimateLoss(GptModel model, Tensor data, Tensor offsets, int batchSize, int block, int iterations, torch.Generator generator)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        double sum = 0;
+        using (torch.no_grad())
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var (x, y) = Batch(data, offsets, batchSize, block, generator);
+                sum += model.Loss(x, y).item<float>();
+            }
+        }
+        if (wasTraining)
+            model.train();
+        return (float)(sum / Math.Max(1, iterations));
+    }
+
+    private static (Tensor X, Tensor Y) Batch(Tensor data, Tensor offsets, int batchSize, int block, torch.Generator generator)
+    {
+        var starts = torch.randint(data.shape[0] - block, [batchSize], generator: generator).unsqueeze(1);
+        var index = starts + offsets;
+        return (data[index], data[index + 1]);
+    }
+}
