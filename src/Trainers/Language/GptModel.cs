@@ -10,7 +10,7 @@ namespace Aigc.MLNet.Trainers.Language;
 /// language-model head tied to the token embedding. A Hugging Face GPT-2 <c>model.safetensors</c> loads into it, and its
 /// weights go straight into the ONNX graph builder.
 /// </summary>
-public sealed class GptModel : nn.Module<Tensor, Tensor>
+public sealed class GptModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
 {
 #pragma warning disable IDE1006
     private readonly GptBackbone transformer;
@@ -32,6 +32,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
 
     /// <summary>The architecture.</summary>
     public Gpt2Config Config { get; }
+
+    /// <inheritdoc />
+    public int? MaxContext => Config.MaxPositions;
 
     /// <summary>Logits [batch, time, vocab] for token ids [batch, time] (time ≤ the context length).</summary>
     /// <param name="ids">Int64 token ids.</param>

@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 
 namespace Aigc.MLNet.Trainers.Language;
 
-/// <summary>Settings of one GPT training run over token ids.</summary>
-public sealed class GptTrainingSettings
+/// <summary>Settings of one language-model training run over token ids.</summary>
+public sealed class LanguageModelTrainingSettings
 {
     /// <summary>Sequences per step.</summary>
     public int BatchSize { get; set; } = 12;
@@ -18,7 +18,7 @@ public sealed class GptTrainingSettings
     public int MaxIterations { get; set; } = 2000;
 
     /// <summary>Learning-rate schedule (warm-up + cosine).</summary>
-    public GptTrainingSchedule Schedule { get; set; } = new(1e-3, 1e-4, 100, 2000);
+    public WarmupCosineSchedule Schedule { get; set; } = new(1e-3, 1e-4, 100, 2000);
 
     /// <summary>AdamW decoupled weight decay, applied to matrices and embeddings only (not biases or layer norms).</summary>
     public double WeightDecay { get; set; } = 0.1;
@@ -45,27 +45,27 @@ public sealed class GptTrainingSettings
     public int Seed { get; set; } = 1;
 }
 
-/// <summary>One progress report of a GPT training run.</summary>
+/// <summary>One progress report of a language-model training run.</summary>
 /// <param name="Iteration">Steps done.</param>
 /// <param name="TrainLoss">Loss of the last step's batch.</param>
 /// <param name="ValidationLoss">Latest validation estimate, if one was made at this step.</param>
 /// <param name="LearningRate">Learning rate of the last step.</param>
 /// <param name="TokensPerSecond">Training throughput since the start.</param>
-public readonly record struct GptTrainingProgress(int Iteration, float TrainLoss, float? ValidationLoss, double LearningRate, double TokensPerSecond);
+public readonly record struct LanguageModelTrainingProgress(int Iteration, float TrainLoss, float? ValidationLoss, double LearningRate, double TokensPerSecond);
 
 /// <summary>What a training run reached.</summary>
 /// <param name="Iterations">Steps done.</param>
 /// <param name="FinalTrainLoss">Loss of the last step's batch.</param>
 /// <param name="BestValidationLoss">Lowest validation estimate (NaN when never evaluated).</param>
 /// <param name="Elapsed">Wall time.</param>
-public readonly record struct GptTrainingResult(int Iterations, float FinalTrainLoss, float BestValidationLoss, TimeSpan Elapsed);
+public readonly record struct LanguageModelTrainingResult(int Iterations, float FinalTrainLoss, float BestValidationLoss, TimeSpan Elapsed);
 
 /// <summary>
-/// Trains a <see cref="GptModel"/> on a stream of token ids: random windows of <see cref="GptTrainingSettings.BlockSize"/>
+/// Trains a causal language model (<see cref="GptModel"/>, <see cref="LstmLanguageModel"/>) on a stream of token ids: random windows of <see cref="LanguageModelTrainingSettings.BlockSize"/>
 /// tokens (targets shifted by one), AdamW with decoupled weight decay, warm-up + cosine schedule, gradient clipping,
 /// periodic validation and optional early stopping. A dispose scope wraps every step.
 /// </summary>
-public static class GptTrainingLoop
+public static class LanguageModelTraining
 {
     /// <summary>Runs the loop.</summary>
     /// <param name="model">The model, trained in place.</param>
@@ -74,15 +74,16 @@ public static class GptTrainingLoop
     /// <param name="settings">Loop settings.</param>
     /// <param name="progress">Receives a report after every evaluation and every 10 steps.</param>
     /// <param name="cancellationToken">Stops at a step boundary.</param>
-    public static GptTrainingResult Run(GptModel model, long[] train, long[]? validation, GptTrainingSettings settings,
-        IProgress<GptTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static LanguageModelTrainingResult Run<TModel>(TModel model, long[] train, long[]? validation, LanguageModelTrainingSettings settings,
+        IProgress<LanguageModelTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        where TModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(settings);
         int block = settings.BlockSize;
-        if (block < 1 || block > model.Config.MaxPositions)
-            throw new ArgumentOutOfRangeException(nameof(settings), block, $"BlockSize must be in [1, {model.Config.MaxPositions}] (the model's context).");
+        if (block < 1 || block > (model.MaxContext ?? int.MaxValue))
+            throw new ArgumentOutOfRangeException(nameof(settings), block, $"BlockSize must be in [1, {model.MaxContext}] (the model's context).");
         if (settings.BatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 1.");
         if (train.Length <= block)
@@ -128,7 +129,7 @@ public static class GptTrainingLoop
                 lastLoss = loss.item<float>();
             }
             if (!float.IsFinite(lastLoss))
-                throw new InvalidOperationException($"GPT training loss became {lastLoss} at iteration {iteration}; lower the learning rate.");
+                throw new InvalidOperationException($"Training loss became {lastLoss} at iteration {iteration}; lower the learning rate.");
 
             bool evaluate = validationData is not null && settings.EvalInterval > 0
                 && ((iteration + 1) % settings.EvalInterval == 0 || iteration + 1 == settings.MaxIterations);
@@ -147,7 +148,7 @@ public static class GptTrainingLoop
                 }
             }
             if (progress != null && (evaluate || (iteration + 1) % 10 == 0))
-                progress.Report(new GptTrainingProgress(iteration + 1, lastLoss, validationLoss, lr,
+                progress.Report(new LanguageModelTrainingProgress(iteration + 1, lastLoss, validationLoss, lr,
                     (double)(iteration + 1) * settings.BatchSize * block / clock.Elapsed.TotalSeconds));
             if (evaluate && settings.EarlyStoppingPatience is int patience && sinceBest > patience)
             {
@@ -156,11 +157,12 @@ public static class GptTrainingLoop
             }
         }
         model.eval();
-        return new GptTrainingResult(iteration, lastLoss, best, clock.Elapsed);
+        return new LanguageModelTrainingResult(iteration, lastLoss, best, clock.Elapsed);
     }
 
     /// <summary>Mean loss over <paramref name="iterations"/> random batches, without gradients.</summary>
-    public static float EstimateLoss(GptModel model, Tensor data, Tensor offsets, int batchSize, int block, int iterations, torch.Generator generator)
+    public static float EstimateLoss<TModel>(TModel model, Tensor data, Tensor offsets, int batchSize, int block, int iterations, torch.Generator generator)
+        where TModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     {
         bool wasTraining = model.training;
         model.eval();

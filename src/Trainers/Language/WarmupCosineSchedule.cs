@@ -1,14 +1,14 @@
 namespace Aigc.MLNet.Trainers.Language;
 
 /// <summary>Linear warm-up then cosine decay of the learning rate, as nanoGPT and most GPT recipes use.</summary>
-public sealed class GptTrainingSchedule
+public sealed class WarmupCosineSchedule
 {
     /// <summary>Creates a schedule.</summary>
     /// <param name="learningRate">Peak learning rate, reached at the end of warm-up.</param>
     /// <param name="minLearningRate">Learning rate at and after <paramref name="decayIterations"/>.</param>
     /// <param name="warmupIterations">Iterations of linear warm-up from 0 (exclusive) to the peak.</param>
     /// <param name="decayIterations">Iteration at which the cosine decay reaches the minimum.</param>
-    public GptTrainingSchedule(double learningRate, double minLearningRate, int warmupIterations, int decayIterations)
+    public WarmupCosineSchedule(double learningRate, double minLearningRate, int warmupIterations, int decayIterations)
     {
         if (!(learningRate > 0))
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be positive.");

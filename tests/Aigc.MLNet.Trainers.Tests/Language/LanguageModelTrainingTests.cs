@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Aigc.MLNet.Trainers.Tests.Language;
 
 [TestClass]
-public sealed class GptTrainingTests
+public sealed class LanguageModelTrainingTests
 {
     private const string Sentence = "the quick brown fox jumps over the lazy dog. ";
 
@@ -19,13 +19,13 @@ public sealed class GptTrainingTests
         var config = new Gpt2Config { NumLayers = 2, NumHeads = 2, EmbeddingSize = 32, MaxPositions = 64, VocabSize = vocab.Length, BosTokenId = 0, EosTokenId = 0 };
         torch.manual_seed(5);
         using var model = new GptModel(config);
-        var settings = new GptTrainingSettings
+        var settings = new LanguageModelTrainingSettings
         {
             BatchSize = 8, BlockSize = 48, MaxIterations = 200, EvalInterval = 0, Seed = 5,
-            Schedule = new GptTrainingSchedule(3e-3, 3e-4, 20, 200),
+            Schedule = new WarmupCosineSchedule(3e-3, 3e-4, 20, 200),
         };
-        var reports = new List<GptTrainingProgress>();
-        var result = GptTrainingLoop.Run(model, ids, null, settings, new Progress(reports));
+        var reports = new List<LanguageModelTrainingProgress>();
+        var result = LanguageModelTraining.Run(model, ids, null, settings, new Progress(reports));
         Assert.AreEqual(200, result.Iterations);
         // Windows that start mid-sentence cannot tell "the quick" from "the lazy" at first, so the loss floor is above 0.
         Assert.IsLessThan(0.15f, result.FinalTrainLoss, $"final loss {result.FinalTrainLoss}");
@@ -57,11 +57,11 @@ public sealed class GptTrainingTests
         {
             torch.manual_seed(9);
             using var model = new GptModel(config);
-            var reports = new List<GptTrainingProgress>();
-            GptTrainingLoop.Run(model, ids, ids, new GptTrainingSettings
+            var reports = new List<LanguageModelTrainingProgress>();
+            LanguageModelTraining.Run(model, ids, ids, new LanguageModelTrainingSettings
             {
                 BatchSize = 4, BlockSize = 16, MaxIterations = 30, EvalInterval = 10, EvalIterations = 2, Seed = 9,
-                Schedule = new GptTrainingSchedule(1e-3, 1e-4, 5, 30),
+                Schedule = new WarmupCosineSchedule(1e-3, 1e-4, 5, 30),
             }, new Progress(reports));
             return reports.SelectMany(r => new[] { r.TrainLoss, r.ValidationLoss ?? -1 }).ToArray();
         }
@@ -73,13 +73,13 @@ public sealed class GptTrainingTests
     [TestMethod]
     public void ScheduleWarmsUpThenDecaysToTheMinimum()
     {
-        var s = new GptTrainingSchedule(1e-3, 1e-4, warmupIterations: 9, decayIterations: 109);
+        var s = new WarmupCosineSchedule(1e-3, 1e-4, warmupIterations: 9, decayIterations: 109);
         Assert.AreEqual(1e-4, s.At(0), 1e-12);          // 1e-3 * 1/10
         Assert.AreEqual(1e-3, s.At(9), 1e-12);          // end of warm-up: cos(0) = 1
         Assert.AreEqual(5.5e-4, s.At(59), 1e-12);       // half way: cos(pi/2) = 0 -> min + (max-min)/2
         Assert.AreEqual(1e-4, s.At(109), 1e-12);
         Assert.AreEqual(1e-4, s.At(500), 1e-12);
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new GptTrainingSchedule(0, 0, 0, 0));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new WarmupCosineSchedule(0, 0, 0, 0));
     }
 
     [TestMethod]
@@ -87,13 +87,13 @@ public sealed class GptTrainingTests
     {
         var config = new Gpt2Config { NumLayers = 1, NumHeads = 1, EmbeddingSize = 8, MaxPositions = 16, VocabSize = 5, BosTokenId = 0, EosTokenId = 0 };
         using var model = new GptModel(config);
-        var ex = Assert.ThrowsExactly<ArgumentException>(() => GptTrainingLoop.Run(model, [1, 2, 3], null, new GptTrainingSettings { BlockSize = 16 }));
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => LanguageModelTraining.Run(model, [1, 2, 3], null, new LanguageModelTrainingSettings { BlockSize = 16 }));
         StringAssert.Contains(ex.Message, "BlockSize (16)");
     }
 
     /// <summary>Synchronous progress sink (System.Progress posts to the thread pool).</summary>
-    private sealed class Progress(List<GptTrainingProgress> sink) : IProgress<GptTrainingProgress>
+    private sealed class Progress(List<LanguageModelTrainingProgress> sink) : IProgress<LanguageModelTrainingProgress>
     {
-        public void Report(GptTrainingProgress value) => sink.Add(value);
+        public void Report(LanguageModelTrainingProgress value) => sink.Add(value);
     }
 }
