@@ -87,6 +87,14 @@ public sealed class Gpt2CheckpointTests
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(
             () => Gpt2Checkpoint.LoadWeights(tmp.File("unknown.safetensors"), c)).Message, "'model.layers.0.self_attn.q_proj.weight' is not a GPT-2 parameter");
 
+        // Untied head.
+        var untied = new SafeTensorsWriter();
+        foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(c)) untied.Add(name, w.Get(name), shape.Select(d => (long)d).ToArray());
+        untied.Add("lm_head.weight", new float[c.VocabSize * c.EmbeddingSize], [c.VocabSize, c.EmbeddingSize]);
+        untied.Save(tmp.File("untied.safetensors"));
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(
+            () => Gpt2Checkpoint.LoadWeights(tmp.File("untied.safetensors"), c)).Message, "untied");
+
         // Direct Set with a wrong shape or length.
         var fresh = new Gpt2Weights(c);
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(
