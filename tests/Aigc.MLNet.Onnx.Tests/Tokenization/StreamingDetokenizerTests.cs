@@ -98,6 +98,19 @@ public sealed class StreamingDetokenizerTests
     }
 
     [TestMethod]
+    public void Gpt2_RandomIds_IncludingInvalidUtf8_StreamEqualsDecode()
+    {
+        BpeTokenizer gpt2 = TokenizationTestData.Gpt2;
+        var rng = new Random(11);
+        for (int n = 0; n < 300; n++)
+        {
+            // Bias towards the byte tokens (ids below 256 include lone UTF-8 lead and continuation bytes).
+            int[] ids = Enumerable.Range(0, rng.Next(1, 25)).Select(_ => rng.Next(2) == 0 ? rng.Next(0, 256) : rng.Next(0, 50257)).ToArray();
+            Assert.AreEqual(gpt2.Decode(ids), Stream(new StreamingDetokenizer(gpt2), ids), $"ids [{string.Join(", ", ids)}]");
+        }
+    }
+
+    [TestMethod]
     public void CharTokenizer_StreamsEachCharacter()
     {
         var tokenizer = CharTokenizer.FromCorpus("ab😀");
