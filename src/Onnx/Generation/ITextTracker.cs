@@ -9,6 +9,9 @@ internal interface ITextTracker
     /// <summary>Text that became final since the last call (never a split character, never part of a possible stop sequence).</summary>
     string TakeDelta();
 
+    /// <summary>Everything not yet returned by <see cref="TakeDelta"/>, once the sequence has finished.</summary>
+    string TakeRest();
+
     /// <summary>The whole generated text, cut before the stop sequence when one was found.</summary>
     string Text { get; }
 }

@@ -128,6 +128,9 @@ internal sealed class SamplingSearch : IDisposable
     /// <summary>Text of <paramref name="row"/> that became final since the last call (empty without a tokenizer).</summary>
     public string TakeDelta(int row) => _text[row]?.TakeDelta() ?? "";
 
+    /// <summary>The rest of <paramref name="row"/>'s text once it has finished.</summary>
+    public string TakeRest(int row) => _text[row]?.TakeRest() ?? "";
+
     /// <summary>The results, grouped by prompt in NumReturnSequences order.</summary>
     public GeneratedSequence[] Results()
     {

@@ -1,4 +1,6 @@
+using Aigc.MLNet.Onnx.Tokenization;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
 
 namespace Aigc.MLNet.Onnx.Runtime;
 
@@ -19,8 +21,9 @@ public sealed class CausalLM : IDisposable
     private bool _disposed;
 
     private CausalLM(InferenceSession session, SessionOptions sessionOptions, DecoderSignature signature, CausalLMConfig config,
-        string modelPath, string? folder, ExecutionProvider provider)
+        string modelPath, string? folder, ExecutionProvider provider, Tokenizer? tokenizer)
     {
+        Tokenizer = tokenizer;
         Session = session;
         _sessionOptions = sessionOptions;
         Signature = signature;
@@ -35,6 +38,9 @@ public sealed class CausalLM : IDisposable
 
     /// <summary>The folder the configuration and tokenizer files were read from, or null.</summary>
     public string? ModelFolder { get; }
+
+    /// <summary>The tokenizer found beside the model (vocab.json + merges.txt), or null.</summary>
+    public Tokenizer? Tokenizer { get; }
 
     /// <summary>The input/output convention detected from the session's metadata.</summary>
     public DecoderLayout Layout => Signature.Layout;
@@ -108,7 +114,8 @@ public sealed class CausalLM : IDisposable
         {
             var signature = DecoderSignature.Detect(session, modelFile);
             config = Complete(config, signature);
-            return new CausalLM(session, sessionOptions, signature, config, modelFile, folder, provider);
+            var tokenizer = options.LoadTokenizer && folder is not null ? LoadTokenizer(folder) : null;
+            return new CausalLM(session, sessionOptions, signature, config, modelFile, folder, provider, tokenizer);
         }
         catch
         {
@@ -132,6 +139,12 @@ public sealed class CausalLM : IDisposable
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private static Tokenizer? LoadTokenizer(string folder)
+    {
+        string vocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
+        return File.Exists(vocab) && File.Exists(merges) ? Gpt2Tokenizer.Create(vocab, merges) : null;
+    }
 
     private static string FindModelFile(string folder)
     {
