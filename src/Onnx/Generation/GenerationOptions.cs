@@ -11,7 +11,7 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// One deliberate difference: when neither <see cref="MaxNewTokens"/> nor <see cref="MaxLength"/> is set, 20 new tokens
 /// are generated (Hugging Face's default is a total length of 20, which yields nothing for prompts of 20 tokens or more).
 /// </remarks>
-public sealed class GenerationOptions
+public sealed partial class GenerationOptions
 {
     /// <summary>Number of new tokens generated when neither <see cref="MaxNewTokens"/> nor <see cref="MaxLength"/> is set.</summary>
     public const int DefaultMaxNewTokens = 20;

@@ -94,3 +94,57 @@ public sealed class GenerationOptionsTests
         CollectionAssert.AreEqual(new[] { "x" }, c.StopSequences!.ToArray());
     }
 }
+
+[TestClass]
+public sealed class GenerationConfigTests
+{
+    private static GenerationOptions Read(string json) => GenerationOptions.FromGenerationConfig(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+
+    [TestMethod]
+    public void Gpt2GenerationConfig_ReadsEos()
+    {
+        var o = Read("""{"_from_model_config": true, "bos_token_id": 50256, "eos_token_id": 50256, "transformers_version": "4.26.0.dev0"}""");
+        CollectionAssert.AreEqual(new[] { 50256 }, o.EosTokenIds!.ToArray());
+        Assert.IsNull(o.MaxNewTokens);
+        Assert.AreEqual(50, o.TopK);
+    }
+
+    [TestMethod]
+    public void AllKnownKeys()
+    {
+        var o = Read("""
+            {"max_new_tokens": 64, "max_length": null, "min_new_tokens": 2, "do_sample": true, "temperature": 0.7, "top_k": 0,
+             "top_p": 0.95, "num_beams": 3, "length_penalty": 0.5, "early_stopping": "never", "num_return_sequences": 2,
+             "repetition_penalty": 1.2, "no_repeat_ngram_size": 3, "bad_words_ids": [[1], [2, 3]], "eos_token_id": [1, 2],
+             "pad_token_id": 0, "stop_strings": "\n\n", "output_scores": true}
+            """);
+        Assert.AreEqual(64, o.MaxNewTokens);
+        Assert.IsNull(o.MaxLength);
+        Assert.AreEqual(2, o.MinNewTokens);
+        Assert.IsTrue(o.DoSample);
+        Assert.AreEqual(0.7, o.Temperature);
+        Assert.AreEqual(0, o.TopK);
+        Assert.AreEqual(0.95, o.TopP);
+        Assert.AreEqual(3, o.NumBeams);
+        Assert.AreEqual(0.5, o.LengthPenalty);
+        Assert.IsFalse(o.EarlyStopping);
+        Assert.AreEqual(2, o.NumReturnSequences);
+        Assert.AreEqual(1.2, o.RepetitionPenalty);
+        Assert.AreEqual(3, o.NoRepeatNgramSize);
+        CollectionAssert.AreEqual(new[] { 2, 3 }, o.BadWordsIds![1]);
+        CollectionAssert.AreEqual(new[] { 1, 2 }, o.EosTokenIds!.ToArray());
+        Assert.AreEqual(0, o.PadTokenId);
+        CollectionAssert.AreEqual(new[] { "\n\n" }, o.StopSequences!.ToArray());
+        Assert.IsTrue(o.OutputScores);
+        o.Validate();
+    }
+
+    [TestMethod]
+    public void WrongType_ThrowsNamingKey()
+    {
+        var ex = Assert.ThrowsExactly<InvalidDataException>(() => Read("""{"top_k": "many"}"""));
+        StringAssert.Contains(ex.Message, "top_k");
+        Assert.ThrowsExactly<InvalidDataException>(() => Read("[1]"));
+        Assert.ThrowsExactly<FileNotFoundException>(() => GenerationOptions.FromGenerationConfig("/nonexistent/generation_config.json"));
+    }
+}

@@ -167,3 +167,43 @@ public sealed class LogitsPipelineTests
         Assert.AreEqual(0L, allocated);
     }
 }
+
+[TestClass]
+public sealed class SelectTopKTests
+{
+    [TestMethod]
+    public void SelectTopK_SortedDescending_TiesByLowerIndex_SkipsNonFinite()
+    {
+        float[] scores = [0.5f, 3f, float.NegativeInfinity, 3f, -1f, 2f, float.NaN];
+        int[] indices = new int[4];
+        float[] values = new float[4];
+        Assert.AreEqual(4, LogitsPipeline.SelectTopK(scores, indices, values));
+        CollectionAssert.AreEqual(new[] { 1, 3, 5, 0 }, indices);
+        CollectionAssert.AreEqual(new[] { 3f, 3f, 2f, 0.5f }, values);
+    }
+
+    [TestMethod]
+    public void SelectTopK_FewerFiniteThanK()
+    {
+        int[] indices = new int[3];
+        float[] values = new float[3];
+        Assert.AreEqual(2, LogitsPipeline.SelectTopK([float.NegativeInfinity, 1f, 2f], indices, values));
+        CollectionAssert.AreEqual(new[] { 2, 1 }, indices[..2]);
+    }
+
+    [TestMethod]
+    public void SelectTopK_MatchesFullSortOnRandomData()
+    {
+        var rng = new Random(3);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            float[] scores = Enumerable.Range(0, rng.Next(1, 300)).Select(_ => (float)rng.Next(-20, 20)).ToArray();
+            int k = rng.Next(1, 12);
+            int[] indices = new int[k];
+            float[] values = new float[k];
+            int n = LogitsPipeline.SelectTopK(scores, indices, values);
+            int[] expected = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(k).ToArray();
+            CollectionAssert.AreEqual(expected, indices[..n]);
+        }
+    }
+}

@@ -161,6 +161,81 @@ public sealed class LogitsPipeline
         return best;
     }
 
+    /// <summary>
+    /// Writes the <c>k = indices.Length</c> highest finite scores, highest first (ties: lower index first), with their
+    /// indices, as <c>torch.topk</c> does for beam search candidates; allocation-free, O(n log k).
+    /// </summary>
+    /// <param name="scores">The scores (for beam search, the flattened [beams × vocab] scores).</param>
+    /// <param name="indices">Receives the indices; its length is k.</param>
+    /// <param name="values">Receives the scores; same length as <paramref name="indices"/>.</param>
+    /// <returns>How many entries were written: k, or fewer when fewer scores are finite.</returns>
+    public static int SelectTopK(ReadOnlySpan<float> scores, Span<int> indices, Span<float> values)
+    {
+        if (values.Length != indices.Length)
+            throw new ArgumentException($"values has {values.Length} entries but indices has {indices.Length}; they must match.", nameof(values));
+        int k = indices.Length;
+        int count = 0;
+        // Min-heap on (score, -index) in indices/values: the root is the weakest candidate kept so far.
+        for (int i = 0; i < scores.Length && k > 0; i++)
+        {
+            float s = scores[i];
+            if (!float.IsFinite(s))
+                continue;
+            if (count < k)
+            {
+                int c = count++;
+                while (c > 0)
+                {
+                    int parent = (c - 1) / 2;
+                    if (!Weaker(s, i, values[parent], indices[parent]))
+                        break;
+                    values[c] = values[parent];
+                    indices[c] = indices[parent];
+                    c = parent;
+                }
+                values[c] = s;
+                indices[c] = i;
+            }
+            else if (Weaker(values[0], indices[0], s, i))
+            {
+                SiftDown(values, indices, count, s, i);
+            }
+        }
+        // Heap-sort: repeatedly move the weakest to the end, which leaves the strongest first.
+        for (int end = count - 1; end > 0; end--)
+        {
+            float v = values[end];
+            int ix = indices[end];
+            values[end] = values[0];
+            indices[end] = indices[0];
+            SiftDown(values, indices, end, v, ix);
+        }
+        return count;
+    }
+
+    // True when candidate a ranks below candidate b (lower score, or equal score and higher index).
+    private static bool Weaker(float a, int ia, float b, int ib) => a < b || (a == b && ia > ib);
+
+    private static void SiftDown(Span<float> values, Span<int> indices, int count, float v, int ix)
+    {
+        int c = 0;
+        while (true)
+        {
+            int child = 2 * c + 1;
+            if (child >= count)
+                break;
+            if (child + 1 < count && Weaker(values[child + 1], indices[child + 1], values[child], indices[child]))
+                child++;
+            if (!Weaker(values[child], indices[child], v, ix))
+                break;
+            values[c] = values[child];
+            indices[c] = indices[child];
+            c = child;
+        }
+        values[c] = v;
+        indices[c] = ix;
+    }
+
     /// <summary>Replaces the scores with their log-softmax in place; negative infinity stays negative infinity.</summary>
     /// <param name="scores">The scores; at least one must be finite.</param>
     public static void LogSoftmax(Span<float> scores)
