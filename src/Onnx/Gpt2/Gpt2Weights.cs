@@ -147,21 +147,26 @@ public sealed class Gpt2Weights
     public static Gpt2Weights Random(Gpt2Config config, int seed)
     {
         var w = new Gpt2Weights(config);
-        var rng = new Random(seed);
         float std = config.InitializerRange;
         float projStd = std / MathF.Sqrt(2f * config.NumLayers);
-        foreach (var (name, shape) in w._expected)
+        var entries = w._expected.ToArray();
+        var arrays = new float[entries.Length][];
+        // One generator per tensor, seeded from (seed, index): the result does not depend on thread scheduling.
+        Parallel.For(0, entries.Length, i =>
         {
+            var (name, shape) = entries[i];
             var data = new float[shape.Aggregate(1, (a, d) => checked(a * d))];
             if (name.EndsWith(".bias", StringComparison.Ordinal)) { /* zeros */ }
             else if (name.Contains(".ln_", StringComparison.Ordinal)) Array.Fill(data, 1f);
-            else FillNormal(rng, data, name.EndsWith("c_proj.weight", StringComparison.Ordinal) ? projStd : std);
-            w._tensors[name] = data;
-        }
+            else FillNormal(new System.Random(unchecked(seed * 1_000_003 + i * 7919)), data,
+                name.EndsWith("c_proj.weight", StringComparison.Ordinal) ? projStd : std);
+            arrays[i] = data;
+        });
+        for (int i = 0; i < entries.Length; i++) w._tensors[entries[i].Key] = arrays[i];
         return w;
     }
 
-    internal static void FillNormal(Random rng, float[] data, float std)
+    internal static void FillNormal(System.Random rng, float[] data, float std)
     {
         for (int i = 0; i < data.Length; i += 2)
         {
