@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Aigc.MLNet.Bench.Peers;
+using Aigc.MLNet.Onnx.Generation;
+using Aigc.MLNet.Onnx.Runtime;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+BenchSettings settings;
+try
+{
+    settings = BenchSettings.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
+}
+
+Directory.CreateDirectory(settings.Output);
+var results = new BenchResults { Settings = settings, StartedUtc = DateTime.UtcNow, Machine = MachineInfo.Describe(settings.Threads) };
+var models = new Dictionary<string, BenchModel>();
+BenchModel Model(string name) => models.TryGetValue(name, out var m) ? m
+    : models[name] = BenchModel.Ensure(name == "tiny" ? "gpt2-tiny-random" : "gpt2-small-random",
+        name == "tiny" ? BenchModel.TinyConfig : BenchModel.SmallConfig, settings.Seed);
+void Log(string message) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
+
+if (!settings.Skip.Contains("bandwidth"))
+{
+    foreach (int t in new[] { 1, settings.Threads }.Distinct())
+    {
+        Log($"memory bandwidth, {t} thread(s), {settings.BandwidthBytes >> 20} MiB x {settings.BandwidthPasses} passes");
+        results.Bandwidth.Add(MemoryBandwidth.Measure(t, settings.BandwidthBytes, settings.BandwidthPasses));
+    }
+}
+
+string checkPromptsFile = Path.GetFullPath(Path.Combine(settings.Output, "check-prompts.json"));
+string[] checkPrompts = SoakAndConcurrency.Prompts[..6];
+File.WriteAllText(checkPromptsFile, JsonSerializer.Serialize(checkPrompts));
+string? jsDir = PeerJs.FindScriptFolder(settings.JsDir);
+
+foreach (string name in settings.Models)
+{
+    var model = Model(name);
+    var report = new ModelReport { Name = model.Name, Folder = model.Folder, ParameterBytes = model.ParameterBytes, WeightBytesPerToken = model.WeightBytesPerToken };
+    results.Models.Add(report);
+
+    JsonObject js = new() { ["error"] = "skipped (--skip js)" };
+    if (!settings.Skip.Contains("js"))
+    {
+        Log($"{model.Name}: transformers.js");
+        js = PeerJs.Run(jsDir, model, settings, checkPromptsFile, Path.GetFullPath(Path.Combine(settings.Output, $"js-{model.Name}.json")));
+        report.Timings.AddRange(PeerJs.Timings(js, model.Name));
+    }
+    report.Peer = PeerJs.Describe(js);
+
+    var ours = new List<(string Prompt, int[] PromptIds, int[] NewIds)>();
+    int[] promptIds;
+    if (!settings.Skip.Contains("engine"))
+    {
+        Log($"{model.Name}: engine (CausalLM + TextGenerator)");
+        using var lm = CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads });
+        var generator = new TextGenerator(lm);
+        var tokenizer = generator.Tokenizer ?? throw new InvalidOperationException($"'{model.Folder}' loaded without a tokenizer.");
+        foreach (string prompt in checkPrompts)
+        {
+            var ids = tokenizer.EncodeToIds(prompt).ToArray();
+            var produced = generator.GenerateTokens(ids, new GenerationOptions { MaxNewTokens = settings.CheckTokens })[0].TokenIds.ToArray();
+            ours.Add((prompt, ids, produced));
+        }
+        promptIds = [.. tokenizer.EncodeToIds(settings.Prompt)];
+        foreach (int batch in settings.Batches)
+        {
+            var prompts = Enumerable.Repeat<IReadOnlyList<int>>(promptIds, batch).ToArray();
+            report.Timings.Add(Timing.Measure("Aigc.MLNet engine", model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup,
+                n => generator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
+        }
+        report.PromptTokens = promptIds.Length;
+    }
+    else promptIds = [.. Aigc.MLNet.Onnx.Tokenization.AutoTokenizer.FromFolder(model.Folder).EncodeToIds(settings.Prompt)];
+
+    if (!settings.Skip.Contains("raw"))
+    {
+        Log($"{model.Name}: raw ONNX Runtime loop");
+        using var raw = new RawOrtLoop(model.ModelFile, settings.Threads, model.Config.VocabSize);
+        foreach (var (prompt, ids, _) in ours)
+            report.RawCheck.Add(new CheckRow("raw loop vs engine", prompt, true, raw.Generate(ids, 1, settings.CheckTokens), ours.First(o => o.Prompt == prompt).NewIds));
+        foreach (int batch in settings.Batches)
+            report.Timings.Add(Timing.Measure("raw ORT loop (C#)", model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup,
+                n => raw.Generate(promptIds, batch, n).Length));
+    }
+
+    var theirs = PeerJs.CheckEntries(js);
+    foreach (var (prompt, ids, produced) in ours)
+    {
+        var peer = theirs.FirstOrDefault(t => t.Prompt == prompt);
+        if (peer.Prompt is null) continue;
+        report.Check.Add(new CheckRow("engine vs transformers.js", prompt, ids.AsSpan().SequenceEqual(peer.PromptIds), produced, peer.NewIds));
+    }
+
+    // The bound: the best multi-thread read rate over the bytes one decode step streams (weights + the average cache).
+    if (results.Bandwidth.Count > 0)
+    {
+        double bandwidth = results.Bandwidth.Max(b => b.BestBytesPerSecond);
+        int averagePositions = report.PromptTokens + settings.NewTokens / 2;
+        foreach (int batch in settings.Batches)
+        {
+            long bytes = model.WeightBytesPerToken + batch * model.CacheBytesPerToken(averagePositions);
+            report.Bounds.Add(new Bound(batch, bandwidth, bytes, batch * bandwidth / bytes));
+        }
+    }
+    WriteResults(results, settings.Output);
+}
+
+if (!settings.Skip.Contains("concurrency"))
+{
+    foreach (string name in settings.Models.Distinct())
+    {
+        var model = Model(name);
+        Log($"{model.Name}: concurrency, {settings.ConcurrencyThreads} threads on one model");
+        using var lm = CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads });
+        results.Concurrency.Add(SoakAndConcurrency.Concurrency(model.Name, new TextGenerator(lm), settings.ConcurrencyThreads, settings.ConcurrencyNewTokens));
+    }
+    WriteResults(results, settings.Output);
+}
+
+if (!settings.Skip.Contains("soak") && settings.SoakGenerations > 0)
+{
+    var model = Model(settings.SoakModel);
+    Log($"{model.Name}: soak, {settings.SoakGenerations} generations through TextGenerator.GenerateText");
+    using var lm = CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads });
+    var generator = new TextGenerator(lm);
+    var greedy = new GenerationOptions { MaxNewTokens = settings.SoakNewTokens };
+    results.Soak = SoakAndConcurrency.Soak(model.Name, "TextGenerator.GenerateText (engine; ML.NET GenerateText transform not yet merged)",
+        settings.SoakGenerations, Math.Min(settings.SoakWarmup, settings.SoakGenerations), settings.SoakNewTokens,
+        (prompt, i) => generator.GenerateText(prompt, i % 2 == 0 ? greedy
+            : new GenerationOptions { MaxNewTokens = settings.SoakNewTokens, DoSample = true, TopP = 0.9, Seed = i }));
+}
+
+results.FinishedUtc = DateTime.UtcNow;
+string markdown = WriteResults(results, settings.Output);
+Console.WriteLine(markdown);
+return 0;
+
+static string WriteResults(BenchResults results, string folder)
+{
+    var json = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+    File.WriteAllText(Path.Combine(folder, "results.json"), json);
+    string md = ReportWriter.Markdown(results);
+    File.WriteAllText(Path.Combine(folder, "results.md"), md);
+    return md;
+}
+
+namespace Aigc.MLNet.Bench.Peers
+{
+    internal sealed record CheckRow(string Pair, string Prompt, bool PromptIdsEqual, int[] Ours, int[] Theirs)
+    {
+        public bool Identical => PromptIdsEqual && Ours.AsSpan().SequenceEqual(Theirs);
+
+        /// <summary>Index of the first differing new token, or -1.</summary>
+        public int FirstDifference
+        {
+            get
+            {
+                int n = Math.Min(Ours.Length, Theirs.Length);
+                for (int i = 0; i < n; i++) if (Ours[i] != Theirs[i]) return i;
+                return Ours.Length == Theirs.Length ? -1 : n;
+            }
+        }
+    }
+
+    internal sealed record Bound(int Batch, double BytesPerSecond, long BytesPerStep, double TokensPerSecond);
+
+    internal sealed class ModelReport
+    {
+        public string Name { get; set; } = "";
+        public string Folder { get; set; } = "";
+        public long ParameterBytes { get; set; }
+        public long WeightBytesPerToken { get; set; }
+        public int PromptTokens { get; set; }
+        public string Peer { get; set; } = "";
+        public List<Timing> Timings { get; } = [];
+        public List<CheckRow> Check { get; } = [];
+        public List<CheckRow> RawCheck { get; } = [];
+        public List<Bound> Bounds { get; } = [];
+    }
+
+    internal sealed class BenchResults
+    {
+        public BenchSettings Settings { get; set; } = new();
+        public Dictionary<string, string> Machine { get; set; } = [];
+        public DateTime StartedUtc { get; set; }
+        public DateTime FinishedUtc { get; set; }
+        public List<BandwidthResult> Bandwidth { get; } = [];
+        public List<ModelReport> Models { get; } = [];
+        public List<ConcurrencyResult> Concurrency { get; } = [];
+        public SoakResult? Soak { get; set; }
+    }
+
+    internal static class MachineInfo
+    {
+        public static Dictionary<string, string> Describe(int threads)
+        {
+            var d = new Dictionary<string, string>
+            {
+                ["os"] = RuntimeInformation.OSDescription,
+                ["dotnet"] = RuntimeInformation.FrameworkDescription,
+                ["logicalCores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
+                ["threadsUsed"] = threads.ToString(CultureInfo.InvariantCulture),
+                ["onnxruntime (C#)"] = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
+            };
+            if (File.Exists("/proc/cpuinfo"))
+                d["cpu"] = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+            if (File.Exists("/proc/loadavg"))
+                d["loadAverageAtStart"] = File.ReadAllText("/proc/loadavg").Trim();
+            if (File.Exists("/proc/meminfo"))
+                d["memory"] = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+            return d;
+        }
+    }
+}
