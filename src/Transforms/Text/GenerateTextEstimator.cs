@@ -56,31 +56,11 @@ public sealed class GenerateTextEstimator : IEstimator<GenerateTextTransformer>
     /// <param name="inputSchema">The input schema shape.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var found = inputSchema.Where(c => c.Name == _options.InputColumnName).ToArray();
-        if (found.Length == 0)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                $"GenerateText: input column '{_options.InputColumnName}' was not found; expected a String column of prompts.");
-        var column = found[^1];
-        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType != TextDataViewType.Instance)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                $"GenerateText: input column '{_options.InputColumnName}' must be String; found {Describe(column)}.");
+        ColumnChecks.Text(inputSchema, _options.InputColumnName, "GenerateText");
         return _chain.GetOutputSchema(inputSchema);
     }
 
-    internal static void CheckPromptColumn(DataViewSchema schema, string name)
-    {
-        var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"GenerateText: input column '{name}' was not found; expected a String column of prompts.");
-        if (column.Type != TextDataViewType.Instance)
-            throw new ArgumentOutOfRangeException(nameof(schema), $"GenerateText: input column '{name}' must be String; found {column.Type}.");
-    }
-
-    private static string Describe(SchemaShape.Column c) => c.Kind switch
-    {
-        SchemaShape.Column.VectorKind.Scalar => $"{c.ItemType}",
-        SchemaShape.Column.VectorKind.Vector => $"Vector<{c.ItemType}>",
-        _ => $"VarVector<{c.ItemType}>",
-    };
+    internal static void CheckPromptColumn(DataViewSchema schema, string name) => ColumnChecks.Text(schema, name, "GenerateText");
 
     private static void Validate(GenerateTextOptions o)
     {
