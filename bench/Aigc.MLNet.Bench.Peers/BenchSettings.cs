@@ -17,6 +17,9 @@ internal sealed class BenchSettings
     public int SoakWarmup { get; set; } = 200;
     public int SoakNewTokens { get; set; } = 16;
     public string SoakModel { get; set; } = "tiny";
+    public string SoakRoute { get; set; } = "transform";
+    /// <summary>Set in the child process the soak runs in, so its memory figures start clean.</summary>
+    public bool SoakOnly { get; set; }
     public int ConcurrencyThreads { get; set; } = 8;
     public int ConcurrencyNewTokens { get; set; } = 12;
     public long BandwidthBytes { get; set; } = 1L << 30;
@@ -36,6 +39,7 @@ internal sealed class BenchSettings
           --models tiny,small    models to time (default both)
           --check-tokens N       greedy tokens compared with transformers.js (default 24)
           --soak N               soak generations (default 2000); --soak-warmup N (200); --soak-model tiny|small
+          --soak-route transform|engine   ML.NET GenerateText + PredictionEngine (default), or TextGenerator
           --concurrency N        threads sharing one model (default 8)
           --bandwidth-mb N       streaming-read buffer in MiB (default 1024); --bandwidth-passes N (10)
           --skip js,raw,engine,soak,concurrency,bandwidth   leave parts out
@@ -50,6 +54,7 @@ internal sealed class BenchSettings
         {
             string key = args[i];
             if (key is "-h" or "--help") throw new ArgumentException(Usage);
+            if (key == "--soak-only") { s.SoakOnly = true; continue; }
             if (i + 1 >= args.Length) throw new ArgumentException($"Option {key} needs a value.\n{Usage}");
             string v = args[++i];
             switch (key)
@@ -66,6 +71,7 @@ internal sealed class BenchSettings
                 case "--soak-warmup": s.SoakWarmup = NonNegative(key, v); break;
                 case "--soak-new-tokens": s.SoakNewTokens = Positive(key, v); break;
                 case "--soak-model": s.SoakModel = v; break;
+                case "--soak-route": s.SoakRoute = v is "transform" or "engine" ? v : throw new ArgumentException($"--soak-route expects transform or engine, got '{v}'."); break;
                 case "--concurrency": s.ConcurrencyThreads = Positive(key, v); break;
                 case "--bandwidth-mb": s.BandwidthBytes = Positive(key, v) * (1L << 20); break;
                 case "--bandwidth-passes": s.BandwidthPasses = Positive(key, v); break;

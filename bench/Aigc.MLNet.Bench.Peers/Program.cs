@@ -21,6 +21,13 @@ catch (ArgumentException e)
 }
 
 Directory.CreateDirectory(settings.Output);
+if (settings.SoakOnly)
+{
+    var soakModel = settings.SoakModel == "tiny" ? BenchModel.Ensure("gpt2-tiny-random", BenchModel.TinyConfig, settings.Seed)
+        : BenchModel.Ensure("gpt2-small-random", BenchModel.SmallConfig, settings.Seed);
+    SoakRun.Run(settings, soakModel);
+    return 0;
+}
 var results = new BenchResults { Settings = settings, StartedUtc = DateTime.UtcNow, Machine = MachineInfo.Describe(settings.Threads) };
 var models = new Dictionary<string, BenchModel>();
 BenchModel Model(string name) => models.TryGetValue(name, out var m) ? m
@@ -58,40 +65,39 @@ foreach (string name in settings.Models)
     report.Peer = PeerJs.Describe(js);
 
     var ours = new List<(string Prompt, int[] PromptIds, int[] NewIds)>();
-    int[] promptIds;
-    if (!settings.Skip.Contains("engine"))
+    bool runEngine = !settings.Skip.Contains("engine"), runRaw = !settings.Skip.Contains("raw");
+    using var lm = runEngine ? CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads }) : null;
+    using var raw = runRaw ? new RawOrtLoop(model.ModelFile, settings.Threads, model.Config.VocabSize) : null;
+    var tokenizer = lm?.Tokenizer ?? Aigc.MLNet.Onnx.Tokenization.AutoTokenizer.FromFolder(model.Folder);
+    int[] promptIds = [.. tokenizer.EncodeToIds(settings.Prompt)];
+    report.PromptTokens = promptIds.Length;
+    var generator = lm is null ? null : new TextGenerator(lm);
+    if (generator is not null)
     {
-        Log($"{model.Name}: engine (CausalLM + TextGenerator)");
-        using var lm = CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads });
-        var generator = new TextGenerator(lm);
-        var tokenizer = generator.Tokenizer ?? throw new InvalidOperationException($"'{model.Folder}' loaded without a tokenizer.");
+        Log($"{model.Name}: engine greedy continuations");
         foreach (string prompt in checkPrompts)
         {
             var ids = tokenizer.EncodeToIds(prompt).ToArray();
             var produced = generator.GenerateTokens(ids, new GenerationOptions { MaxNewTokens = settings.CheckTokens })[0].TokenIds.ToArray();
             ours.Add((prompt, ids, produced));
         }
-        promptIds = [.. tokenizer.EncodeToIds(settings.Prompt)];
-        foreach (int batch in settings.Batches)
-        {
-            var prompts = Enumerable.Repeat<IReadOnlyList<int>>(promptIds, batch).ToArray();
-            report.Timings.Add(Timing.Measure("Aigc.MLNet engine", model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup,
-                n => generator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
-        }
-        report.PromptTokens = promptIds.Length;
     }
-    else promptIds = [.. Aigc.MLNet.Onnx.Tokenization.AutoTokenizer.FromFolder(model.Folder).EncodeToIds(settings.Prompt)];
+    if (raw is not null)
+        foreach (var (prompt, ids, produced) in ours)
+            report.RawCheck.Add(new CheckRow("raw loop vs engine", prompt, true, raw.Generate(ids, 1, settings.CheckTokens), produced));
 
-    if (!settings.Skip.Contains("raw"))
+    foreach (int batch in settings.Batches)
     {
-        Log($"{model.Name}: raw ONNX Runtime loop");
-        using var raw = new RawOrtLoop(model.ModelFile, settings.Threads, model.Config.VocabSize);
-        foreach (var (prompt, ids, _) in ours)
-            report.RawCheck.Add(new CheckRow("raw loop vs engine", prompt, true, raw.Generate(ids, 1, settings.CheckTokens), ours.First(o => o.Prompt == prompt).NewIds));
-        foreach (int batch in settings.Batches)
-            report.Timings.Add(Timing.Measure("raw ORT loop (C#)", model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup,
-                n => raw.Generate(promptIds, batch, n).Length));
+        Log($"{model.Name}: engine and raw ONNX Runtime loop, batch {batch}, interleaved");
+        var prompts = Enumerable.Repeat<IReadOnlyList<int>>(promptIds, batch).ToArray();
+        var runtimes = new List<(string, Func<int, int>)>();
+        if (generator is not null)
+            runtimes.Add((ReportWriter.Engine, n => generator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
+        if (raw is not null)
+            runtimes.Add((ReportWriter.Raw, n => raw.Generate(promptIds, batch, n).Length));
+        report.Timings.AddRange(Timing.MeasureInterleaved(model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup, runtimes));
     }
+
 
     var theirs = PeerJs.CheckEntries(js);
     foreach (var (prompt, ids, produced) in ours)
@@ -129,15 +135,8 @@ if (!settings.Skip.Contains("concurrency"))
 
 if (!settings.Skip.Contains("soak") && settings.SoakGenerations > 0)
 {
-    var model = Model(settings.SoakModel);
-    Log($"{model.Name}: soak, {settings.SoakGenerations} generations through TextGenerator.GenerateText");
-    using var lm = CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads });
-    var generator = new TextGenerator(lm);
-    var greedy = new GenerationOptions { MaxNewTokens = settings.SoakNewTokens };
-    results.Soak = SoakAndConcurrency.Soak(model.Name, "TextGenerator.GenerateText (engine; ML.NET GenerateText transform not yet merged)",
-        settings.SoakGenerations, Math.Min(settings.SoakWarmup, settings.SoakGenerations), settings.SoakNewTokens,
-        (prompt, i) => generator.GenerateText(prompt, i % 2 == 0 ? greedy
-            : new GenerationOptions { MaxNewTokens = settings.SoakNewTokens, DoSample = true, TopP = 0.9, Seed = i }));
+    Log($"{Model(settings.SoakModel).Name}: soak, {settings.SoakGenerations} generations ({settings.SoakRoute} route) in a child process");
+    results.Soak = SoakRun.InChildProcess(settings, args);
 }
 
 results.FinishedUtc = DateTime.UtcNow;

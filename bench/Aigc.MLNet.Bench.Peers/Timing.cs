@@ -20,33 +20,52 @@ internal sealed record Timing(string Runtime, string Model, int Batch, int NewTo
     }
 
     /// <summary>
-    /// Times <paramref name="generate"/> (argument: new tokens wanted; result: new tokens produced for row 0), after
-    /// <paramref name="warmup"/> unmeasured pairs, alternating T(1) and T(N) so drift hits both alike.
+    /// Times every runtime's <c>generate</c> (argument: new tokens wanted; result: new tokens produced for row 0) after
+    /// <paramref name="warmup"/> unmeasured pairs each. Runtimes take turns inside every repetition, and T(1) alternates
+    /// with T(N), so load changes on a shared machine hit all of them alike.
     /// </summary>
-    public static Timing Measure(string runtime, string model, int batch, int newTokens, int reps, int warmup, Func<int, int> generate)
+    public static List<Timing> MeasureInterleaved(string model, int batch, int newTokens, int reps, int warmup,
+        IReadOnlyList<(string Runtime, Func<int, int> Generate)> runtimes)
     {
-        try
-        {
-            for (int i = 0; i < warmup; i++) { generate(1); generate(newTokens); }
-            var t1 = new double[reps];
-            var tn = new double[reps];
-            for (int i = 0; i < reps; i++)
+        var t1 = runtimes.Select(_ => new double[reps]).ToArray();
+        var tn = runtimes.Select(_ => new double[reps]).ToArray();
+        var errors = new string?[runtimes.Count];
+        for (int i = -warmup; i < reps; i++)
+            for (int k = 0; k < runtimes.Count; k++)
             {
-                long start = Stopwatch.GetTimestamp();
-                generate(1);
-                t1[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                start = Stopwatch.GetTimestamp();
-                int produced = generate(newTokens);
-                tn[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                if (produced != newTokens)
-                    throw new InvalidOperationException($"{runtime} produced {produced} new tokens, expected {newTokens}.");
+                if (errors[k] is not null) continue;
+                var (runtime, generate) = runtimes[k];
+                try
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    generate(1);
+                    double first = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    start = Stopwatch.GetTimestamp();
+                    int produced = generate(newTokens);
+                    double all = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    if (produced != newTokens)
+                        throw new InvalidOperationException($"{runtime} produced {produced} new tokens, expected {newTokens}.");
+                    if (i >= 0) { t1[k][i] = first; tn[k][i] = all; }
+                }
+                catch (Exception e)
+                {
+                    errors[k] = e.GetType().Name + ": " + e.Message;
+                }
             }
-            double ttft = Median(t1), total = Median(tn);
-            return new Timing(runtime, model, batch, newTokens, reps, ttft, total, batch * (newTokens - 1) / ((total - ttft) / 1000.0), t1, tn);
-        }
-        catch (Exception e)
+        var list = new List<Timing>();
+        for (int k = 0; k < runtimes.Count; k++)
         {
-            return new Timing(runtime, model, batch, newTokens, reps, double.NaN, double.NaN, double.NaN, [], [], e.GetType().Name + ": " + e.Message);
+            if (errors[k] is { } error)
+            {
+                list.Add(new Timing(runtimes[k].Runtime, model, batch, newTokens, reps, double.NaN, double.NaN, double.NaN, [], [], error));
+                continue;
+            }
+            double ttft = Median(t1[k]), total = Median(tn[k]);
+            list.Add(new Timing(runtimes[k].Runtime, model, batch, newTokens, reps, ttft, total, batch * (newTokens - 1) / ((total - ttft) / 1000.0), t1[k], tn[k]));
         }
+        return list;
     }
+
+    /// <summary>Decode tokens/s from the fastest T(N) and fastest T(1): the least disturbed figure on a loaded machine.</summary>
+    public double BestDecodeTokensPerSecond => T1Ms.Length == 0 ? double.NaN : Batch * (NewTokens - 1) / ((TnMs.Min() - T1Ms.Min()) / 1000.0);
 }
