@@ -99,6 +99,19 @@ foreach (string name in settings.Models)
     }
 
 
+    if (runRaw && !settings.Skip.Contains("profile"))
+    {
+        Log($"{model.Name}: ONNX Runtime profile of the raw loop, batch 1");
+        try
+        {
+            report.Profile = OrtProfile.Measure(model, settings.Threads, promptIds, 1, Math.Min(settings.NewTokens, 32), settings.Output);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            Log($"{model.Name}: profile failed: {e.Message}");
+        }
+    }
+
     var theirs = PeerJs.CheckEntries(js);
     foreach (var (prompt, ids, produced) in ours)
     {
@@ -185,6 +198,7 @@ namespace Aigc.MLNet.Bench.Peers
         public List<CheckRow> Check { get; } = [];
         public List<CheckRow> RawCheck { get; } = [];
         public List<Bound> Bounds { get; } = [];
+        public StepProfile? Profile { get; set; }
     }
 
     internal sealed class BenchResults

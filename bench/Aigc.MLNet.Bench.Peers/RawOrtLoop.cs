@@ -20,9 +20,18 @@ internal sealed class RawOrtLoop : IDisposable
     private readonly int _headSize;
     private readonly int _vocab;
 
-    public RawOrtLoop(string modelFile, int threads, int vocab)
+    /// <param name="modelFile">An Optimum-layout GPT-2 .onnx file.</param>
+    /// <param name="threads">Intra-op threads.</param>
+    /// <param name="vocab">Vocabulary size (logits width).</param>
+    /// <param name="profilePrefix">When set, ONNX Runtime's profiler writes a trace starting with this path.</param>
+    public RawOrtLoop(string modelFile, int threads, int vocab, string? profilePrefix = null)
     {
         _options = new SessionOptions { IntraOpNumThreads = threads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (profilePrefix is not null)
+        {
+            _options.EnableProfiling = true;
+            _options.ProfileOutputPathPrefix = profilePrefix;
+        }
         _session = new InferenceSession(modelFile, _options);
         var inputs = _session.InputMetadata;
         _pastNames = [.. _session.InputNames.Where(n => n.StartsWith("past_key_values.", StringComparison.Ordinal))];
@@ -141,6 +150,9 @@ internal sealed class RawOrtLoop : IDisposable
             if (values[i] > max) { max = values[i]; best = i; }
         return best;
     }
+
+    /// <summary>Stops profiling and returns the trace file's path.</summary>
+    public string EndProfiling() => _session.EndProfiling();
 
     public void Dispose()
     {
