@@ -85,7 +85,7 @@ internal sealed class BeamSearch : IDisposable
             }
             if (_maxNew[b] <= 0) _done[b] = true;
         }
-        _session = new DecoderSession(request.Model, _rows, longest, cancellation);
+        _session = new DecoderSession(request.Model, _rows, longest, cancellation, hostCache: true);
         try
         {
             _session.Prefill(rowPrompts, request.PadTokenId);

@@ -36,6 +36,7 @@ internal sealed class DecoderSession : IDisposable
     private OrtValue[]? _past;
     private OrtValue[]? _sparePresents;
     private OrtIoBinding? _binding;
+    private readonly OrtMemoryInfo _cacheMemory;
     private long[]? _cacheShape;
     private readonly IndexTensorBuffer _ids;
     private readonly IndexTensorBuffer? _mask;
@@ -56,8 +57,14 @@ internal sealed class DecoderSession : IDisposable
     private bool _useConverted;
     private bool _disposed;
 
-    public DecoderSession(CausalLM model, int batchSize, int capacity, CancellationToken cancellation)
+    /// <param name="model">The shared model.</param>
+    /// <param name="batchSize">Rows decoded together.</param>
+    /// <param name="capacity">Expected longest sequence (grows if exceeded).</param>
+    /// <param name="cancellation">Cancels between and during steps (through RunOptions.Terminate).</param>
+    /// <param name="hostCache">Keep the cache in host memory even on a GPU provider (beam search reorders it with host copies).</param>
+    public DecoderSession(CausalLM model, int batchSize, int capacity, CancellationToken cancellation, bool hostCache = false)
     {
+        _cacheMemory = hostCache || model.DeviceCacheMemory is null ? OrtMemoryInfo.DefaultInstance : model.DeviceCacheMemory;
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be positive.");
         _model = model;
         _session = model.Session;
@@ -198,6 +205,8 @@ internal sealed class DecoderSession : IDisposable
         next.CopyTo(_nextPosition);
 
         if (_past is null) return;
+        if (!ReferenceEquals(_cacheMemory, OrtMemoryInfo.DefaultInstance))
+            throw new InvalidOperationException("Rows of a device-resident cache cannot be reordered; create the session with hostCache: true.");
         for (int i = 0; i < _past.Length; i++)
         {
             var old = _past[i];
@@ -297,7 +306,7 @@ internal sealed class DecoderSession : IDisposable
                 binding.ClearBoundOutputs();
                 for (int i = 0; i < _inputNames.Length; i++) binding.BindInput(_inputNames[i], _inputValues[i]);
                 binding.BindOutput(DecoderSignature.LogitsName, StepLogitsValue());
-                for (int i = 0; i < _sig.PresentNames.Length; i++) binding.BindOutputToDevice(_sig.PresentNames[i], OrtMemoryInfo.DefaultInstance);
+                for (int i = 0; i < _sig.PresentNames.Length; i++) binding.BindOutputToDevice(_sig.PresentNames[i], _cacheMemory);
                 _session.RunWithBinding(_runOptions, binding);
                 var outputs = binding.GetOutputValues();
                 presents = _sparePresents ??= new OrtValue[_sig.PresentNames.Length];
