@@ -36,6 +36,8 @@ internal sealed class DecoderSession : IDisposable
     private OrtValue[]? _past;
     private OrtValue[]? _sparePresents;
     private OrtIoBinding? _binding;
+    private OrtValue? _stepIdsValue;
+    private OrtValue? _stepPositionsValue;
     private readonly OrtMemoryInfo _cacheMemory;
     private long[]? _cacheShape;
     private readonly IndexTensorBuffer _ids;
@@ -247,6 +249,8 @@ internal sealed class DecoderSession : IDisposable
         _maskHistory = Regrow(_maskHistory, capacity);
         _positionHistory = Regrow(_positionHistory, capacity);
         _capacity = capacity;
+        // The cached one-token views pin the old buffers; drop them before the buffers may be replaced.
+        DisposeStepViews();
         _mask?.EnsureCapacity(_batch * capacity);
         _positions?.EnsureCapacity(_batch * capacity);
         _ids?.EnsureCapacity(_batch * capacity);
@@ -286,9 +290,15 @@ internal sealed class DecoderSession : IDisposable
         {
             long[] feedShape = fed == 1 ? _stepIdsShape : [_batch, fed];
             int k = 0;
-            _inputValues[k++] = idsValue = _ids.CreateView(feedShape);
+            // One-token steps reuse the [batch, 1] id/position tensors; other shapes get a wrapper for this run only.
+            if (fed == 1) _inputValues[k++] = _stepIdsValue ??= _ids.CreateView(_stepIdsShape);
+            else _inputValues[k++] = idsValue = _ids.CreateView(feedShape);
             if (_mask is not null) _inputValues[k++] = maskValue = _mask.CreateView([_batch, _length]);
-            if (_positions is not null) _inputValues[k++] = positionValue = _positions.CreateView(feedShape);
+            if (_positions is not null)
+            {
+                if (fed == 1) _inputValues[k++] = _stepPositionsValue ??= _positions.CreateView(_stepIdsShape);
+                else _inputValues[k++] = positionValue = _positions.CreateView(feedShape);
+            }
             if (_branchFalse is not null) _inputValues[k++] = firstStep ? _branchFalse : _branchTrue!;
             if (!noCache)
             {
@@ -418,6 +428,14 @@ internal sealed class DecoderSession : IDisposable
         return cache;
     }
 
+    private void DisposeStepViews()
+    {
+        _stepIdsValue?.Dispose();
+        _stepIdsValue = null;
+        _stepPositionsValue?.Dispose();
+        _stepPositionsValue = null;
+    }
+
     private void DisposeOwnedLogits()
     {
         _ownedLogits?.Dispose();
@@ -435,6 +453,7 @@ internal sealed class DecoderSession : IDisposable
         _past = null;
         _stepLogitsValue?.Dispose();
         _binding?.Dispose();
+        DisposeStepViews();
         _branchFalse?.Dispose();
         _branchTrue?.Dispose();
         _runOptions.Dispose();
