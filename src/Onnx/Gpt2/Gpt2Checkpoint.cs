@@ -25,11 +25,20 @@ public static class Gpt2Checkpoint
             if (!shape.SequenceEqual(expected))
                 throw new InvalidDataException(
                     $"'{safetensorsPath}': tensor '{t.Name}' has shape {Gpt2Weights.Format(shape)} but {config} expects {Gpt2Weights.Format(expected)}.");
-            if (Gpt2Weights.Canonical(t.Name) == "lm_head.weight") continue; // tied to wte
+            if (Gpt2Weights.Canonical(t.Name) == "lm_head.weight") continue; // tied to wte, checked below
             weights.Set(t.Name, file.ReadFloat32(t.Name), shape);
         }
         try { weights.Validate(); }
         catch (InvalidDataException ex) { throw new InvalidDataException($"'{safetensorsPath}': {ex.Message}", ex); }
+        if (file.Contains("lm_head.weight"))
+        {
+            // GPT-2 ties the head to the token embedding; the graph relies on it, so an untied head is refused.
+            float[] head = file.ReadFloat32("lm_head.weight"), wte = weights.Get("transformer.wte.weight");
+            for (int i = 0; i < head.Length; i++)
+                if (Math.Abs(head[i] - wte[i]) > 1e-2f * (1 + Math.Abs(wte[i])))
+                    throw new InvalidDataException(
+                        $"'{safetensorsPath}': tensor 'lm_head.weight' differs from 'transformer.wte.weight' (index {i}); untied GPT-2 heads are not supported.");
+        }
         return weights;
     }
 

@@ -65,7 +65,10 @@ public sealed class OnnxGraph
     /// <summary>Adds a graph input and returns its name.</summary>
     /// <param name="name">Input name.</param>
     /// <param name="elementType">Element type.</param>
-    /// <param name="dims">Shape: fixed sizes and/or symbolic names, e.g. <c>["batch", 3]</c>; null for unknown.</param>
+    /// <param name="dims">
+    /// Shape: fixed sizes and/or symbolic names, e.g. <c>["batch", 3]</c>; null for unknown rank (ONNX Runtime accepts
+    /// that, but onnx's checker wants a shape on the main graph's inputs and outputs).
+    /// </param>
     public string AddInput(string name, OnnxElementType elementType, IReadOnlyList<OnnxDim>? dims)
     {
         Define(name, "input");
@@ -76,7 +79,7 @@ public sealed class OnnxGraph
     /// <summary>Declares a graph output (a value produced by a node, an input or an initializer) and returns its name.</summary>
     /// <param name="name">Output name.</param>
     /// <param name="elementType">Element type.</param>
-    /// <param name="dims">Shape: fixed sizes and/or symbolic names; null for unknown.</param>
+    /// <param name="dims">Shape: fixed sizes and/or symbolic names; null for unknown rank (fine for subgraph outputs).</param>
     public string AddOutput(string name, OnnxElementType elementType, IReadOnlyList<OnnxDim>? dims)
     {
         if (_outputs.Any(o => o.Name == name))

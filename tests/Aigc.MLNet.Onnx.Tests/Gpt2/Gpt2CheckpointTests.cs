@@ -32,6 +32,30 @@ public sealed class Gpt2CheckpointTests
     }
 
     [TestMethod]
+    public void HuggingFaceFolder_ConvertsToOrtLayoutFolder()
+    {
+        string? data = TempFolder.Gpt2DataFolder();
+        if (data is null) Assert.Inconclusive("GPT-2 vocabulary not fetched (run eng/fetch-data.sh).");
+        using var tmp = new TempFolder();
+        var c = new Gpt2Config { NumLayers = 1, NumHeads = 2, EmbeddingSize = 8, MaxPositions = 16 };
+        Gpt2Weights w = Gpt2Weights.Random(c, 11);
+        string hf = tmp.File("hf");
+        Directory.CreateDirectory(hf);
+        c.Save(Path.Combine(hf, "config.json"));
+        Gpt2Checkpoint.SaveSafeTensors(w, Path.Combine(hf, "model.safetensors"), "BF16");
+        File.Copy(Path.Combine(data, "vocab.json"), Path.Combine(hf, "vocab.json"));
+        File.Copy(Path.Combine(data, "merges.txt"), Path.Combine(hf, "merges.txt"));
+
+        string model = Gpt2Checkpoint.ConvertFolder(hf, tmp.File("ort"), new Gpt2ExportOptions { Layout = Gpt2OnnxLayout.OnnxRuntimeGpt2 });
+        Assert.AreEqual(tmp.File("ort/model.onnx"), model);
+        Assert.IsTrue(File.Exists(tmp.File("ort/genai_config.json")));
+        Assert.IsTrue(File.Exists(tmp.File("ort/tokenizer.json")));
+        using var session = new InferenceSession(model);
+        Assert.AreEqual(typeof(long), session.InputMetadata["input_ids"].ElementType);
+        CollectionAssert.AreEqual(new[] { -1, -1, 50257 }, session.OutputMetadata["logits"].Dimensions);
+    }
+
+    [TestMethod]
     public void Checkpoint_WithoutPrefixWithBuffersAndF16_Loads()
     {
         using var tmp = new TempFolder();
@@ -86,6 +110,14 @@ public sealed class Gpt2CheckpointTests
         unknown.Save(tmp.File("unknown.safetensors"));
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(
             () => Gpt2Checkpoint.LoadWeights(tmp.File("unknown.safetensors"), c)).Message, "'model.layers.0.self_attn.q_proj.weight' is not a GPT-2 parameter");
+
+        // Untied head.
+        var untied = new SafeTensorsWriter();
+        foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(c)) untied.Add(name, w.Get(name), shape.Select(d => (long)d).ToArray());
+        untied.Add("lm_head.weight", new float[c.VocabSize * c.EmbeddingSize], [c.VocabSize, c.EmbeddingSize]);
+        untied.Save(tmp.File("untied.safetensors"));
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(
+            () => Gpt2Checkpoint.LoadWeights(tmp.File("untied.safetensors"), c)).Message, "untied");
 
         // Direct Set with a wrong shape or length.
         var fresh = new Gpt2Weights(c);

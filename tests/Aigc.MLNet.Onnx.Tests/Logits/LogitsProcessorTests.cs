@@ -211,6 +211,42 @@ public sealed class LogitsProcessorTests
     }
 
     [TestMethod]
+    public void TopP_MatchesSortedReferenceOnRandomScores()
+    {
+        var rng = new Random(17);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int n = rng.Next(1, 400);
+            // Coarse values create many ties; some tokens are banned.
+            float[] scores = Enumerable.Range(0, n).Select(_ => rng.Next(8) == 0 ? NegInf : rng.Next(-30, 30) / 4f).ToArray();
+            if (!scores.Any(float.IsFinite))
+                continue;
+            double p = rng.NextDouble() * 0.98 + 0.01;
+            int minKeep = rng.Next(1, 3);
+            float[] expected = ReferenceTopP(scores, p, minKeep);
+            float[] actual = (float[])scores.Clone();
+            new TopPLogitsWarper(p, minKeep).Process([], 0, actual);
+            CollectionAssert.AreEqual(expected, actual, $"trial {trial}, p {p}, minKeep {minKeep}");
+        }
+    }
+
+    private static float[] ReferenceTopP(float[] scores, double p, int minKeep)
+    {
+        int[] order = Enumerable.Range(0, scores.Length).Where(i => float.IsFinite(scores[i])).OrderByDescending(i => scores[i]).ThenBy(i => i).ToArray();
+        double max = scores[order[0]];
+        double sum = order.Sum(i => Math.Exp(scores[i] - max));
+        double before = 0;
+        float[] result = (float[])scores.Clone();
+        for (int r = 0; r < order.Length; r++)
+        {
+            if (r >= minKeep && before >= p * sum)
+                result[order[r]] = NegInf;
+            before += Math.Exp(scores[order[r]] - max);
+        }
+        return result;
+    }
+
+    [TestMethod]
     public void TopP_OutOfRange_Throws()
     {
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TopPLogitsWarper(0));

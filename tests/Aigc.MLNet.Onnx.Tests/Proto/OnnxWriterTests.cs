@@ -175,6 +175,35 @@ public sealed class OnnxWriterTests
     }
 
     [TestMethod]
+    public void AutoExternalData_SwitchesOnPastTheThreshold()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "aigc-proto-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var g = new OnnxGraph("auto");
+            g.AddInput("x", OnnxElementType.Float, [512]);
+            g.AddInitializer(OnnxTensor.Wrap("w", Enumerable.Range(0, 512).Select(i => (float)i).ToArray(), [512]));
+            g.AddNode("Add", ["x", "w"], ["y"]);
+            g.AddOutput("y", OnnxElementType.Float, [512]);
+            var model = new OnnxModel(g);
+            string path = Path.Combine(dir, "m.onnx");
+            Assert.IsNull(model.Save(path, new OnnxSaveOptions { AutoExternalThresholdBytes = 4096 }));
+            Assert.IsFalse(File.Exists(path + "_data"));
+            string? data = model.Save(path, new OnnxSaveOptions { AutoExternalThresholdBytes = 1000, ExternalDataFileName = "weights.bin" });
+            Assert.AreEqual(Path.Combine(dir, "weights.bin"), data);
+            Assert.AreEqual(2048L, new FileInfo(data!).Length);
+            using var session = new InferenceSession(path);
+            using var r = session.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(new float[512], [512]))]);
+            Assert.AreEqual(511f, r.First().AsTensor<float>()[511]);
+            Assert.ThrowsExactly<ArgumentException>(() => model.Save(path, new OnnxSaveOptions { ExternalDataFileName = "../w.bin" }));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [TestMethod]
     public void InvalidGraphs_FailWithTheValueName()
     {
         var g = new OnnxGraph("bad");

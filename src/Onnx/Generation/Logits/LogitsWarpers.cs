@@ -103,6 +103,7 @@ public sealed class TopKLogitsWarper : ILogitsProcessor
 public sealed class TopPLogitsWarper : ILogitsProcessor
 {
     private ulong[] _keys = [];
+    private double[] _weights = [];
 
     /// <summary>Creates the warper.</summary>
     /// <param name="topP">p, in (0, 1].</param>
@@ -126,7 +127,10 @@ public sealed class TopPLogitsWarper : ILogitsProcessor
     public void Process(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
     {
         if (_keys.Length < scores.Length)
+        {
             _keys = new ulong[scores.Length];
+            _weights = new double[scores.Length];
+        }
         // Only finite scores compete (earlier processors set banned tokens to -inf); after top-k that is a short list.
         int count = 0;
         float max = float.NegativeInfinity;
@@ -143,22 +147,73 @@ public sealed class TopPLogitsWarper : ILogitsProcessor
         if (count <= MinTokensToKeep)
             return;
         Span<ulong> keys = _keys.AsSpan(0, count);
-        keys.Sort();
-
         double sum = 0;
-        for (int r = 0; r < count; r++)
-            sum += Math.Exp(scores[IndexOf(keys[r])] - max);
-        double limit = TopP * sum; // compare unnormalised masses: keep rank r while the mass before it is below p
-        double before = 0;
-        int keep = 0;
-        for (; keep < count; keep++)
+        foreach (ulong key in keys)
         {
-            if (keep >= MinTokensToKeep && before >= limit)
-                break;
-            before += Math.Exp(scores[IndexOf(keys[keep])] - max);
+            int id = IndexOf(key);
+            double w = Math.Exp(scores[id] - max);
+            _weights[id] = w;
+            sum += w;
+        }
+        // Keep rank r while the mass ranked before it is below p (unnormalised: below p * sum). Quickselect finds that
+        // prefix in expected O(n) without sorting the whole vocabulary; afterwards keys[..keep] hold the kept tokens.
+        int keep = SelectNucleus(keys, _weights, TopP * sum);
+        if (keep < MinTokensToKeep)
+        {
+            for (int r = keep; r < MinTokensToKeep; r++)
+            {
+                int best = r;
+                for (int j = r + 1; j < count; j++)
+                    if (keys[j] < keys[best])
+                        best = j;
+                (keys[r], keys[best]) = (keys[best], keys[r]);
+            }
+            keep = MinTokensToKeep;
         }
         for (int r = keep; r < count; r++)
             scores[IndexOf(keys[r])] = float.NegativeInfinity;
+    }
+
+    /// <summary>
+    /// Rearranges <paramref name="keys"/> so that its first n entries are the n best-ranked ones, for the smallest n whose
+    /// weight reaches <paramref name="limit"/> (all entries when none does), and returns n.
+    /// </summary>
+    private static int SelectNucleus(Span<ulong> keys, double[] weights, double limit)
+    {
+        int lo = 0, hi = keys.Length; // the answer n lies in (lo, hi]; everything before lo is kept, with weight massBefore
+        double massBefore = 0;
+        while (hi - lo > 1)
+        {
+            // Median-of-three pivot, moved to the end of the range, then Lomuto partition: better-ranked (smaller) keys first.
+            int mid = lo + (hi - lo) / 2;
+            int last = hi - 1;
+            if (keys[mid] < keys[lo]) (keys[mid], keys[lo]) = (keys[lo], keys[mid]);
+            if (keys[last] < keys[lo]) (keys[last], keys[lo]) = (keys[lo], keys[last]);
+            if (keys[mid] < keys[last]) (keys[mid], keys[last]) = (keys[last], keys[mid]);
+            ulong pivot = keys[last];
+            int store = lo;
+            double leftMass = 0;
+            for (int j = lo; j < last; j++)
+            {
+                if (keys[j] < pivot)
+                {
+                    leftMass += weights[IndexOf(keys[j])];
+                    (keys[store], keys[j]) = (keys[j], keys[store]);
+                    store++;
+                }
+            }
+            (keys[store], keys[last]) = (keys[last], keys[store]);
+            if (massBefore + leftMass >= limit)
+            {
+                hi = store; // the answer is inside the better-ranked part (store > lo because massBefore < limit)
+                continue;
+            }
+            massBefore += leftMass + weights[IndexOf(pivot)];
+            if (massBefore >= limit)
+                return store + 1;
+            lo = store + 1;
+        }
+        return hi - lo == 1 ? lo + 1 : hi; // one candidate left: it is the n-th best
     }
 
     // High 32 bits order scores descending, low 32 bits order ties by ascending token id.
