@@ -122,6 +122,8 @@ internal sealed class DecoderSession : IDisposable
         int longest = 0;
         foreach (var p in prompts) longest = Math.Max(longest, p.Count);
         if (longest == 0) throw new ArgumentException("At least one prompt must hold a token.", nameof(prompts));
+        if (!_sig.HasAttentionMask && prompts.Any(p => p.Count != longest))
+            throw new ArgumentException($"'{_model.ModelPath}' has no attention_mask input, so prompts of different lengths cannot be batched (left padding would be attended); generate them one at a time.", nameof(prompts));
         EnsureCapacity(longest + 1);
         for (int r = 0; r < _batch; r++)
         {

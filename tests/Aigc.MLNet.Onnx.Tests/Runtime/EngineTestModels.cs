@@ -80,12 +80,12 @@ internal static class EngineTestModels
     /// An Optimum-layout model whose logits depend only on the last token: logits[b,s,:] = table[input_ids[b,s], :].
     /// Its one-layer cache (1 head, head size 1) stores the ids as floats, so the cache plumbing is still exercised.
     /// </summary>
-    public static OnnxModel LookupModel(float[] table, int vocab, bool extraInput = false, bool half = false)
+    public static OnnxModel LookupModel(float[] table, int vocab, bool extraInput = false, bool half = false, bool noMask = false)
     {
         var f = half ? OnnxElementType.Float16 : OnnxElementType.Float;
         var g = new OnnxGraph("lookup");
         g.AddInput("input_ids", OnnxElementType.Int64, ["batch", "sequence"]);
-        g.AddInput("attention_mask", OnnxElementType.Int64, ["batch", "total"]);
+        if (!noMask) g.AddInput("attention_mask", OnnxElementType.Int64, ["batch", "total"]);
         g.AddInput("position_ids", OnnxElementType.Int64, ["batch", "sequence"]);
         g.AddInput("past_key_values.0.key", f, ["batch", 1, "past", 1]);
         g.AddInput("past_key_values.0.value", f, ["batch", 1, "past", 1]);
@@ -104,9 +104,9 @@ internal static class EngineTestModels
     }
 
     /// <summary>A lookup-table model folder (see <see cref="LookupModel"/>) with a config.json naming <paramref name="eos"/>.</summary>
-    public static string LookupFolder(string name, float[] table, int vocab, int eos, bool extraInput = false, bool half = false) => Once($"lookup-{name}", dir =>
+    public static string LookupFolder(string name, float[] table, int vocab, int eos, bool extraInput = false, bool half = false, bool noMask = false) => Once($"lookup-{name}", dir =>
     {
-        LookupModel(table, vocab, extraInput, half).Save(Path.Combine(dir, "model.onnx"));
+        LookupModel(table, vocab, extraInput, half, noMask).Save(Path.Combine(dir, "model.onnx"));
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["vocab_size"] = vocab, ["n_head"] = 1, ["n_embd"] = 1, ["n_layer"] = 1, ["n_positions"] = 64, ["eos_token_id"] = eos, ["bos_token_id"] = 0,
