@@ -24,6 +24,7 @@ public sealed class CausalLM : IDisposable
         string modelPath, string? folder, ExecutionProvider provider, int deviceId, Tokenizer? tokenizer)
     {
         Tokenizer = tokenizer;
+        HostAllocator = new OrtAllocator(session, OrtMemoryInfo.DefaultInstance);
         if (provider == ExecutionProvider.Cuda)
             DeviceCacheMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.Default);
         Session = session;
@@ -65,6 +66,9 @@ public sealed class CausalLM : IDisposable
     internal InferenceSession Session { get; }
 
     internal DecoderSignature Signature { get; }
+
+    /// <summary>The session's host (arena) allocator, reused for tensors the runner creates itself (beam reorders).</summary>
+    internal OrtAllocator HostAllocator { get; }
 
     /// <summary>Where decode steps keep the cache on a GPU provider (so it never crosses to the host), or null on CPU.</summary>
     internal OrtMemoryInfo? DeviceCacheMemory { get; }
@@ -227,6 +231,7 @@ public sealed class CausalLM : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        HostAllocator.Dispose();
         Session.Dispose();
         _sessionOptions.Dispose();
         DeviceCacheMemory?.Dispose();

@@ -48,7 +48,6 @@ internal sealed class DecoderSession : IDisposable
     private readonly string[] _inputNames;
     private readonly OrtValue[] _inputValues;
     private readonly string[] _outputNames;
-    private readonly OrtValue[] _outputValues;
     private readonly long[] _stepIdsShape;
 
     private float[] _stepLogits = [];
@@ -98,7 +97,6 @@ internal sealed class DecoderSession : IDisposable
         _inputNames = [.. names];
         _inputValues = new OrtValue[_inputNames.Length];
         _outputNames = [DecoderSignature.LogitsName, .. _sig.PresentNames];
-        _outputValues = new OrtValue[_outputNames.Length];
         _stepIdsShape = [batchSize, 1];
 
         if (cancellation.CanBeCanceled)
@@ -216,7 +214,7 @@ internal sealed class DecoderSession : IDisposable
             var old = _past[i];
             var info = old.GetTensorTypeAndShape();
             long[] shape = info.Shape;
-            var fresh = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, info.ElementDataType, shape);
+            var fresh = OrtValue.CreateAllocatedTensorValue(_model.HostAllocator, info.ElementDataType, shape);
             int axis = _sig.CacheBatchAxis;
             long outer = 1, inner = 1;
             for (int d = 0; d < axis; d++) outer *= shape[d];
@@ -373,7 +371,6 @@ internal sealed class DecoderSession : IDisposable
             positionValue?.Dispose();
             if (presents is not null) foreach (var value in presents) value?.Dispose();
             Array.Clear(_inputValues);
-            Array.Clear(_outputValues);
         }
     }
 
