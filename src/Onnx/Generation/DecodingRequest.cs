@@ -15,8 +15,6 @@ internal sealed class DecodingRequest
         if (prompts.Count == 0) throw new ArgumentException("At least one prompt is needed.", nameof(prompts));
         if (options.StopSequences is { Count: > 0 } && textTrackers is null)
             throw new ArgumentException("StopSequences are matched on decoded text, but this model has no tokenizer; load one with the model or leave StopSequences empty.", nameof(options));
-        if (options.NumBeams > 1 && options.DoSample)
-            throw new NotSupportedException("Beam sampling (NumBeams > 1 with DoSample = true) is not supported; use beam search (DoSample = false) or sampling (NumBeams = 1).");
 
         Model = model;
         Options = options;

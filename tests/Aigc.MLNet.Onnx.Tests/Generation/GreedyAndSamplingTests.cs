@@ -178,7 +178,6 @@ public sealed class GreedyAndSamplingTests
         StringAssert.Contains(e3.Message, "[0, 6)");
         var e4 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([0], new GenerationOptions { StopSequences = ["x"] }));
         StringAssert.Contains(e4.Message, "tokenizer");
-        Assert.ThrowsExactly<NotSupportedException>(() => generator.GenerateTokens([0], new GenerationOptions { NumBeams = 2, DoSample = true }));
         var e5 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens(Array.Empty<IReadOnlyList<int>>()));
         Assert.AreEqual("prompts", e5.ParamName);
         var e6 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens(Enumerable.Repeat(1, 64).ToArray()));
