@@ -11,6 +11,7 @@ internal sealed class DecodingRequest
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         model.ThrowIfDisposed();
+        options = options.Clone(); // the caller may change its instance while this call runs (streaming is lazy)
         options.Validate();
         if (prompts.Count == 0) throw new ArgumentException("At least one prompt is needed.", nameof(prompts));
         if (options.StopSequences is { Count: > 0 } && textTrackers is null)
