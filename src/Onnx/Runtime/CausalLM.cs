@@ -138,6 +138,8 @@ public sealed class CausalLM : IDisposable
     /// Runs the whole sequence once without a cache and returns its logits, row-major [tokenIds.Length, vocab]:
     /// row t scores the token after position t.
     /// </summary>
+    /// <param name="tokenIds">The sequence (at most n_positions ids inside the vocabulary).</param>
+    /// <param name="cancellationToken">Cancels the forward pass.</param>
     public float[] ComputeLogits(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
     {
         CheckSequence(tokenIds, 1);
@@ -149,6 +151,8 @@ public sealed class CausalLM : IDisposable
     /// Log-probability of each token given the ones before it, in one forward pass: element t is
     /// log p(tokenIds[t + 1] | tokenIds[0..t]), so the result has tokenIds.Length - 1 entries (perplexity = exp(-mean)).
     /// </summary>
+    /// <param name="tokenIds">The sequence: at least 2 ids, at most n_positions.</param>
+    /// <param name="cancellationToken">Cancels the forward pass.</param>
     public float[] ComputeTokenLogProbs(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
     {
         CheckSequence(tokenIds, 2);
