@@ -146,6 +146,8 @@ internal sealed class DecoderSession : IDisposable
     {
         Prefill([tokens], 0);
         int v = VocabSize, s = _logitsSequence;
+        if (s != tokens.Count)
+            throw new NotSupportedException($"'{_model.ModelPath}' returns logits for the last position only, so per-position logits cannot be computed.");
         var all = new float[s * v];
         if (_sig.LogitsType == TensorElementType.Float16)
         {
@@ -334,12 +336,13 @@ internal sealed class DecoderSession : IDisposable
                 for (int i = 1; i < results.Count; i++) presents[i - 1] = results[i];
                 _ownedLogits = results[0];
                 var shape = _ownedLogits.GetTensorTypeAndShape().Shape;
-                if (shape.Length != 3 || shape[0] != _batch || shape[1] != fed)
-                    throw new InvalidDataException($"'{_model.ModelPath}': logits came back with shape [{string.Join(",", shape)}], expected [{_batch},{fed},vocab].");
+                // Some exports return only the last position's logits; both forms are read from their last row.
+                if (shape.Length != 3 || shape[0] != _batch || (shape[1] != fed && shape[1] != 1))
+                    throw new InvalidDataException($"'{_model.ModelPath}': logits came back with shape [{string.Join(",", shape)}], expected [{_batch},{fed},vocab] or [{_batch},1,vocab].");
                 VocabSize = checked((int)shape[2]);
-                _logitsSequence = fed;
+                _logitsSequence = checked((int)shape[1]);
                 _useConverted = false;
-                if (_sig.LogitsType == TensorElementType.Float16) ConvertHalfLogits(_ownedLogits, fed);
+                if (_sig.LogitsType == TensorElementType.Float16) ConvertHalfLogits(_ownedLogits, _logitsSequence);
             }
 
             if (!noCache)

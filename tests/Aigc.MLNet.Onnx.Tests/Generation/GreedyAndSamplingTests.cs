@@ -212,4 +212,20 @@ public sealed class GreedyAndSamplingTests
         var e = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([[0], [2, 5]], new GenerationOptions { MaxNewTokens = 2 }));
         StringAssert.Contains(e.Message, "attention_mask");
     }
+
+    [TestMethod]
+    public void ModelReturningLastPositionLogitsOnly_GeneratesTheSame()
+    {
+        const int V = 6;
+        var rng = new Random(5);
+        var table = Enumerable.Range(0, V * V).Select(_ => (float)(rng.NextDouble() * 4)).ToArray();
+        using var full = CausalLM.Load(LookupFolder("full-logits", table, V, eos: 4));
+        using var last = CausalLM.Load(LookupFolder("last-logits", table, V, eos: 4, lastOnly: true));
+        var options = new GenerationOptions { MaxNewTokens = 6, NumBeams = 2 };
+        int[][] prompts = [[0, 1, 2], [5]];
+        var a = new TextGenerator(full).GenerateTokens(prompts, options);
+        var b = new TextGenerator(last).GenerateTokens(prompts, options);
+        for (int p = 0; p < 2; p++) CollectionAssert.AreEqual(a[p].TokenIds.ToList(), b[p].TokenIds.ToList());
+        Assert.ThrowsExactly<NotSupportedException>(() => last.ComputeLogits([0, 1]));
+    }
 }
