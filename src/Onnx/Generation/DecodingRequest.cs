@@ -26,6 +26,8 @@ internal sealed class DecodingRequest
         EarlyStopping = earlyStopping ?? (options.EarlyStopping ? BeamEarlyStopping.WhenBeamsFinished : BeamEarlyStopping.Heuristic);
 
         int vocab = model.Config.VocabSize;
+        if (vocab > 0 && PadTokenId >= vocab)
+            throw new ArgumentOutOfRangeException(nameof(options), PadTokenId, $"The pad token id {PadTokenId} (PadTokenId, else the model's pad/eos id) is outside the vocabulary [0, {vocab}).");
         int? maxPositions = model.Config.MaxPositions;
         var list = new int[prompts.Count][];
         var maxNew = new int[prompts.Count];
