@@ -6,6 +6,8 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// Beam search with Hugging Face <c>BeamSearchScorer</c> semantics: per step, log-softmax then processors, the best
 /// max(2, 1 + #eos) × NumBeams continuations, end-of-sequence candidates ranked below NumBeams become finished hypotheses
 /// scored sum(log p) / length^LengthPenalty, and early stopping as True / False / "never".
+/// With DoSample (HF beam-sample) the warpers (temperature, top-k, top-p) follow the processors, and the candidates are
+/// drawn without replacement from the softmax of the running scores (Gumbel top-k), then ranked by score.
 /// </summary>
 /// <remarks>
 /// Cache rows follow their beams through <see cref="DecoderSession.ReorderRows"/>: one native copy of the cache per step
@@ -19,7 +21,6 @@ internal sealed class BeamSearch : IDisposable
     private readonly int _batch;
     private readonly int _beams;
     private readonly int _rows;
-    private readonly int _vocabHint;
     private int[][] _sequences;
     private int[][] _spareSequences;
     private float[][] _logProbs;
@@ -37,7 +38,11 @@ internal sealed class BeamSearch : IDisposable
     private readonly double[] _candScore;
     private readonly int[] _candToken;
     private readonly int[] _candBeam;
-    private float[] _scores = [];
+    private readonly int[] _candIndex;
+    private readonly float[] _candValue;
+    private float[] _flat = [];
+    private float[] _keys = [];
+    private readonly Random?[] _random;
 
     public BeamSearch(DecodingRequest request, CancellationToken cancellation)
     {
@@ -45,7 +50,6 @@ internal sealed class BeamSearch : IDisposable
         _batch = request.Prompts.Length;
         _beams = request.Options.NumBeams;
         _rows = _batch * _beams;
-        _vocabHint = request.Model.Config.VocabSize;
         _promptLength = new int[_rows];
         _maxNew = request.MaxNewTokens;
         _sequences = new int[_rows][];
@@ -62,7 +66,13 @@ internal sealed class BeamSearch : IDisposable
         _candScore = new double[candidates];
         _candToken = new int[candidates];
         _candBeam = new int[candidates];
+        _candIndex = new int[candidates];
+        _candValue = new float[candidates];
 
+        _random = new Random?[_batch];
+        int baseSeed = request.Options.Seed ?? Random.Shared.Next();
+        if (request.Options.DoSample)
+            for (int b = 0; b < _batch; b++) _random[b] = new Random(DecodingRequest.RowSeed(baseSeed, 0)); // per prompt: batch-independent
         int longest = 0;
         var rowPrompts = new IReadOnlyList<int>[_rows];
         for (int b = 0; b < _batch; b++)
@@ -85,7 +95,7 @@ internal sealed class BeamSearch : IDisposable
             }
             if (_maxNew[b] <= 0) _done[b] = true;
         }
-        _session = new DecoderSession(request.Model, _rows, longest, cancellation);
+        _session = new DecoderSession(request.Model, _rows, longest, cancellation, hostCache: true);
         try
         {
             _session.Prefill(rowPrompts, request.PadTokenId);
@@ -134,35 +144,42 @@ internal sealed class BeamSearch : IDisposable
 
     private void Step(int b)
     {
-        int candidates = _candScore.Length;
-        int filled = 0;
         var pipeline = _request.Pipeline;
+        int vocab = _session.VocabSize;
+        if (_flat.Length != _beams * vocab) _flat = new float[_beams * vocab];
         for (int k = 0; k < _beams; k++)
         {
             int r = b * _beams + k;
-            var logits = _session.Logits(r);
-            if (_scores.Length != logits.Length) _scores = new float[logits.Length];
-            logits.CopyTo(_scores);
-            LogitsPipeline.LogSoftmax(_scores);
-            pipeline.ApplyProcessors(_sequences[r].AsSpan(0, _promptLength[r] + _generated), _promptLength[r], _scores);
-            double beamScore = _beamScores[r];
-            for (int v = 0; v < _scores.Length; v++)
-            {
-                double s = _scores[v] + beamScore;
-                if (filled == candidates && !(s > _candScore[filled - 1])) continue;
-                // Insert into the descending candidate list; ties keep the earlier (lower beam, lower id) first, as torch.topk.
-                int at = filled == candidates ? filled - 1 : filled++;
-                while (at > 0 && s > _candScore[at - 1])
-                {
-                    _candScore[at] = _candScore[at - 1];
-                    _candToken[at] = _candToken[at - 1];
-                    _candBeam[at] = _candBeam[at - 1];
-                    at--;
-                }
-                _candScore[at] = s;
-                _candToken[at] = v;
-                _candBeam[at] = k;
-            }
+            var row = _flat.AsSpan(k * vocab, vocab);
+            _session.Logits(r).CopyTo(row);
+            LogitsPipeline.LogSoftmax(row);
+            var sequence = _sequences[r].AsSpan(0, _promptLength[r] + _generated);
+            pipeline.ApplyProcessors(sequence, _promptLength[r], row);
+            if (_random[b] is not null) pipeline.ApplyWarpers(sequence, _promptLength[r], row);
+            float beamScore = (float)_beamScores[r];
+            for (int v = 0; v < row.Length; v++) row[v] += beamScore;
+        }
+        int filled;
+        if (_random[b] is { } rng)
+        {
+            // Sampling without replacement from softmax(scores): the top-n of score + Gumbel noise (HF: multinomial, then sort).
+            if (_keys.Length != _flat.Length) _keys = new float[_flat.Length];
+            for (int i = 0; i < _flat.Length; i++)
+                _keys[i] = _flat[i] - (float)Math.Log(-Math.Log(1.0 - rng.NextDouble()));
+            filled = LogitsPipeline.SelectTopK(_keys, _candIndex, _candValue);
+            for (int i = 0; i < filled; i++) _candValue[i] = _flat[_candIndex[i]];
+            SortCandidatesByScore(filled);
+        }
+        else
+        {
+            // torch.topk over the flattened [beams × vocab] scores; banned (-inf) continuations are never candidates.
+            filled = LogitsPipeline.SelectTopK(_flat, _candIndex, _candValue);
+        }
+        for (int i = 0; i < filled; i++)
+        {
+            _candBeam[i] = _candIndex[i] / vocab;
+            _candToken[i] = _candIndex[i] % vocab;
+            _candScore[i] = _candValue[i];
         }
 
         int beamIndex = 0;
@@ -193,6 +210,24 @@ internal sealed class BeamSearch : IDisposable
         if (beamIndex < _beams)
             throw new InvalidOperationException($"Beam search found only {beamIndex} continuations that are not end-of-sequence for {_beams} beams; use fewer beams or a larger vocabulary.");
         _done[b] = _hypotheses[b].IsDone(_candScore[0], _generated + 1);
+    }
+
+    private void SortCandidatesByScore(int count)
+    {
+        for (int i = 1; i < count; i++)
+        {
+            float value = _candValue[i];
+            int index = _candIndex[i];
+            int j = i - 1;
+            while (j >= 0 && _candValue[j] < value)
+            {
+                _candValue[j + 1] = _candValue[j];
+                _candIndex[j + 1] = _candIndex[j];
+                j--;
+            }
+            _candValue[j + 1] = value;
+            _candIndex[j + 1] = index;
+        }
     }
 
     /// <summary>Moves every beam to its parent's tokens plus its new token (double-buffered, no allocation).</summary>

@@ -11,12 +11,11 @@ internal sealed class DecodingRequest
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         model.ThrowIfDisposed();
+        options = options.Clone(); // the caller may change its instance while this call runs (streaming is lazy)
         options.Validate();
         if (prompts.Count == 0) throw new ArgumentException("At least one prompt is needed.", nameof(prompts));
         if (options.StopSequences is { Count: > 0 } && textTrackers is null)
             throw new ArgumentException("StopSequences are matched on decoded text, but this model has no tokenizer; load one with the model or leave StopSequences empty.", nameof(options));
-        if (options.NumBeams > 1 && options.DoSample)
-            throw new NotSupportedException("Beam sampling (NumBeams > 1 with DoSample = true) is not supported; use beam search (DoSample = false) or sampling (NumBeams = 1).");
 
         Model = model;
         Options = options;
@@ -27,6 +26,8 @@ internal sealed class DecodingRequest
         EarlyStopping = earlyStopping ?? (options.EarlyStopping ? BeamEarlyStopping.WhenBeamsFinished : BeamEarlyStopping.Heuristic);
 
         int vocab = model.Config.VocabSize;
+        if (vocab > 0 && PadTokenId >= vocab)
+            throw new ArgumentOutOfRangeException(nameof(options), PadTokenId, $"The pad token id {PadTokenId} (PadTokenId, else the model's pad/eos id) is outside the vocabulary [0, {vocab}).");
         int? maxPositions = model.Config.MaxPositions;
         var list = new int[prompts.Count][];
         var maxNew = new int[prompts.Count];

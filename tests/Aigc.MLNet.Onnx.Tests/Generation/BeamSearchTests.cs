@@ -122,6 +122,34 @@ public sealed class BeamSearchTests
     }
 
     [TestMethod]
+    public void BeamSample_NearZeroTemperature_FollowsBeamSearch_AndSeedsReproduce()
+    {
+        // Table entries on a 0.5 grid: with temperature 0.001 score gaps are >= 500, far beyond the Gumbel noise.
+        var rng = new Random(17);
+        var table = Enumerable.Range(0, V * V).Select(_ => rng.Next(-6, 7) * 0.5f).ToArray();
+        for (int t = 0; t < V; t++) table[t * V + t] += 0.25f; // break exact ties between tokens of one row
+        using var model = CausalLM.Load(LookupFolder("beam-sample", table, V, Eos));
+        var generator = new TextGenerator(model);
+        var search = generator.GenerateTokens([[1], [3]], new GenerationOptions { NumBeams = 3, NumReturnSequences = 2, MaxNewTokens = 4, LengthPenalty = 0 });
+        var sampled = generator.GenerateTokens([[1], [3]], new GenerationOptions { NumBeams = 3, NumReturnSequences = 2, MaxNewTokens = 4, LengthPenalty = 0, DoSample = true, Temperature = 0.001, TopK = 0, Seed = 8 });
+        for (int i = 0; i < 4; i++)
+        {
+            CollectionAssert.AreEqual(search[i].TokenIds.ToList(), sampled[i].TokenIds.ToList(), $"sequence {i}");
+            Assert.AreEqual(search[i].Score!.Value / 0.001, sampled[i].Score!.Value, 1.0, "beam-sample scores are the warped (temperature-scaled) log-probs");
+        }
+
+        // At temperature 1 the draws are random but reproducible, and a prompt's result does not depend on the batch.
+        var options = new GenerationOptions { NumBeams = 3, MaxNewTokens = 5, DoSample = true, TopK = 0, Seed = 99 };
+        var a = generator.GenerateTokens([[1], [3]], options);
+        var again = generator.GenerateTokens([[1], [3]], options);
+        var alone = generator.GenerateTokens([[3]], options);
+        Assert.AreEqual(string.Join(",", a[1].TokenIds), string.Join(",", again[1].TokenIds));
+        Assert.AreEqual(string.Join(",", a[1].TokenIds), string.Join(",", alone[0].TokenIds));
+        var seeds = Enumerable.Range(0, 12).Select(seed => string.Join(",", generator.GenerateTokens([[1]], new GenerationOptions { NumBeams = 3, MaxNewTokens = 5, DoSample = true, TopK = 0, Temperature = 3, Seed = seed })[0].TokenIds)).Distinct().Count();
+        Assert.IsTrue(seeds > 1, "different seeds should give different beam samples at a high temperature");
+    }
+
+    [TestMethod]
     public void EarlyStoppingTrue_StopsWhenNumBeamsHypothesesAreFinished()
     {
         // Every token leads to EOS strongly except from token 0; with 2 beams, two finished hypotheses appear at step 1.
@@ -136,5 +164,33 @@ public sealed class BeamSearchTests
         CollectionAssert.AreEqual(new[] { Eos }, results[0].TokenIds.ToArray());
         CollectionAssert.AreEqual(new[] { 1, Eos }, results[1].TokenIds.ToArray());
         Assert.IsTrue(results[0].Score > results[1].Score);
+    }
+}
+
+[TestClass]
+public sealed class HalfPrecisionTests
+{
+    [TestMethod]
+    public void Float16LogitsAndCache_GenerateLikeFloat32()
+    {
+        const int V = 5;
+        var rng = new Random(21);
+        var table = Enumerable.Range(0, V * V).Select(_ => (float)Math.Round(rng.NextDouble() * 6 - 3, 2)).ToArray();
+        using var full = CausalLM.Load(LookupFolder("fp32-twin", table, V, 4));
+        using var half = CausalLM.Load(LookupFolder("fp16", table, V, 4, half: true));
+        var options = new GenerationOptions { MaxNewTokens = 6, OutputScores = true };
+        var a = new TextGenerator(full).GenerateTokens([[0], [1, 2], [3]], options);
+        var b = new TextGenerator(half).GenerateTokens([[0], [1, 2], [3]], options);
+        for (int p = 0; p < 3; p++)
+        {
+            CollectionAssert.AreEqual(a[p].TokenIds.ToList(), b[p].TokenIds.ToList(), $"greedy prompt {p}");
+            Assert.AreEqual(a[p].Score!.Value, b[p].Score!.Value, 0.05, $"score prompt {p}");
+        }
+        var beams = new GenerationOptions { MaxNewTokens = 3, NumBeams = 3, NumReturnSequences = 2 };
+        var c = new TextGenerator(full).GenerateTokens([[2]], beams);
+        var d = new TextGenerator(half).GenerateTokens([[2]], beams);
+        CollectionAssert.AreEqual(c[0].TokenIds.ToList(), d[0].TokenIds.ToList());
+        float[] logits = half.ComputeLogits([1, 2]);
+        Assert.AreEqual((float)(Half)table[2 * V + 3], logits[V + 3], 1e-6);
     }
 }

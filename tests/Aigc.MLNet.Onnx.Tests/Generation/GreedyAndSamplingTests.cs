@@ -178,7 +178,6 @@ public sealed class GreedyAndSamplingTests
         StringAssert.Contains(e3.Message, "[0, 6)");
         var e4 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([0], new GenerationOptions { StopSequences = ["x"] }));
         StringAssert.Contains(e4.Message, "tokenizer");
-        Assert.ThrowsExactly<NotSupportedException>(() => generator.GenerateTokens([0], new GenerationOptions { NumBeams = 2, DoSample = true }));
         var e5 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens(Array.Empty<IReadOnlyList<int>>()));
         Assert.AreEqual("prompts", e5.ParamName);
         var e6 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens(Enumerable.Repeat(1, 64).ToArray()));
@@ -197,5 +196,36 @@ public sealed class GreedyAndSamplingTests
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         Assert.ThrowsExactly<OperationCanceledException>(() => generator.GenerateTokens(Prompts, new GenerationOptions { MaxNewTokens = 5 }, null, cts.Token));
+    }
+
+    [TestMethod]
+    public void ModelWithoutAttentionMask_BatchesEqualLengths_AndRefusesRaggedBatches()
+    {
+        const int V = 6;
+        var table = new float[V * V];
+        for (int t = 0; t < V; t++) table[t * V + (t + 1) % V] = 5f;
+        using var model = CausalLM.Load(LookupFolder("nomask", table, V, eos: 4, noMask: true));
+        var generator = new TextGenerator(model);
+        var ok = generator.GenerateTokens([[0, 1], [2, 5]], new GenerationOptions { MaxNewTokens = 2 });
+        CollectionAssert.AreEqual(new[] { 2, 3 }, ok[0].TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 1 }, ok[1].TokenIds.ToArray());
+        var e = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([[0], [2, 5]], new GenerationOptions { MaxNewTokens = 2 }));
+        StringAssert.Contains(e.Message, "attention_mask");
+    }
+
+    [TestMethod]
+    public void ModelReturningLastPositionLogitsOnly_GeneratesTheSame()
+    {
+        const int V = 6;
+        var rng = new Random(5);
+        var table = Enumerable.Range(0, V * V).Select(_ => (float)(rng.NextDouble() * 4)).ToArray();
+        using var full = CausalLM.Load(LookupFolder("full-logits", table, V, eos: 4));
+        using var last = CausalLM.Load(LookupFolder("last-logits", table, V, eos: 4, lastOnly: true));
+        var options = new GenerationOptions { MaxNewTokens = 6, NumBeams = 2 };
+        int[][] prompts = [[0, 1, 2], [5]];
+        var a = new TextGenerator(full).GenerateTokens(prompts, options);
+        var b = new TextGenerator(last).GenerateTokens(prompts, options);
+        for (int p = 0; p < 2; p++) CollectionAssert.AreEqual(a[p].TokenIds.ToList(), b[p].TokenIds.ToList());
+        Assert.ThrowsExactly<NotSupportedException>(() => last.ComputeLogits([0, 1]));
     }
 }
