@@ -103,16 +103,33 @@ public sealed class BleuMetric
 
     private int AddSegment(BleuStatistics stats, string hypothesis, IReadOnlyList<string> references, int row)
     {
+        var refTokens = new List<string[]>();
+        foreach (string? reference in references)
+            if (!string.IsNullOrEmpty(reference))
+                refTokens.Add(Preprocess(reference));
+        if (refTokens.Count == 0)
+            throw new ArgumentException($"Segment {row} has no reference: every reference is empty or null.", nameof(references));
+        AddTokenizedSegment(stats, Preprocess(hypothesis), refTokens);
+        return refTokens.Count;
+    }
+
+    /// <summary>Sentence BLEU of already preprocessed tokens (used by self-BLEU, which reuses each text's tokens).</summary>
+    internal BleuScore SentenceScoreOfTokens(string[] hypothesis, IReadOnlyList<string[]> references)
+    {
+        var stats = new BleuStatistics(_options.MaxNgramOrder);
+        AddTokenizedSegment(stats, hypothesis, references);
+        return Compute(stats, _options.EffectiveOrder ?? true, references.Count.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private void AddTokenizedSegment(BleuStatistics stats, string[] hyp, IReadOnlyList<string[]> references)
+    {
         int order = _options.MaxNgramOrder;
-        var refLengths = new List<int>();
+        var refLengths = new List<int>(references.Count);
         var maxRefCounts = new Dictionary<string, int>[order];
         for (int n = 0; n < order; n++)
             maxRefCounts[n] = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string? reference in references)
+        foreach (var tokens in references)
         {
-            if (string.IsNullOrEmpty(reference))
-                continue;
-            var tokens = Preprocess(reference);
             refLengths.Add(tokens.Length);
             var counts = NgramCounter.Count(tokens, order);
             for (int n = 0; n < order; n++)
@@ -120,10 +137,7 @@ public sealed class BleuMetric
                     if (!maxRefCounts[n].TryGetValue(gram, out int m) || m < count)
                         maxRefCounts[n][gram] = count;
         }
-        if (refLengths.Count == 0)
-            throw new ArgumentException($"Segment {row} has no reference: every reference is empty or null.", nameof(references));
 
-        var hyp = Preprocess(hypothesis);
         var hypCounts = NgramCounter.Count(hyp, order);
         stats.HypothesisLength += hyp.Length;
         stats.ReferenceLength += ClosestReferenceLength(hyp.Length, refLengths);
@@ -136,7 +150,6 @@ public sealed class BleuMetric
                     stats.Correct[n] += Math.Min(count, m);
             }
         }
-        return refLengths.Count;
     }
 
     // The closest reference length; ties go to the shorter reference.
