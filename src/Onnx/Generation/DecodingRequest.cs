@@ -1,0 +1,76 @@
+using Aigc.MLNet.Onnx.Runtime;
+
+namespace Aigc.MLNet.Onnx.Generation;
+
+/// <summary>Validated inputs shared by the greedy/sampling and beam-search loops.</summary>
+internal sealed class DecodingRequest
+{
+    public DecodingRequest(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Func<ITextTracker>? textTrackers, BeamEarlyStopping? earlyStopping)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        model.ThrowIfDisposed();
+        options.Validate();
+        if (prompts.Count == 0) throw new ArgumentException("At least one prompt is needed.", nameof(prompts));
+        if (options.StopSequences is { Count: > 0 } && textTrackers is null)
+            throw new ArgumentException("StopSequences are matched on decoded text, but this model has no tokenizer; load one with the model or leave StopSequences empty.", nameof(options));
+        if (options.NumBeams > 1 && options.DoSample)
+            throw new NotSupportedException("Beam sampling (NumBeams > 1 with DoSample = true) is not supported; use beam search (DoSample = false) or sampling (NumBeams = 1).");
+
+        Model = model;
+        Options = options;
+        Pipeline = new LogitsPipeline(options, model.Config.EosTokenIds);
+        EosTokenIds = [.. Pipeline.EosTokenIds];
+        PadTokenId = options.PadTokenId ?? model.Config.PadTokenId ?? (EosTokenIds.Length > 0 ? EosTokenIds[0] : 0);
+        TextTrackers = textTrackers;
+        EarlyStopping = earlyStopping ?? (options.EarlyStopping ? BeamEarlyStopping.WhenBeamsFinished : BeamEarlyStopping.Heuristic);
+
+        int vocab = model.Config.VocabSize;
+        int? maxPositions = model.Config.MaxPositions;
+        var list = new int[prompts.Count][];
+        var maxNew = new int[prompts.Count];
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            var p = prompts[i] ?? throw new ArgumentNullException($"{nameof(prompts)}[{i}]");
+            int[] ids;
+            if (p.Count == 0)
+            {
+                if (model.Config.BosTokenId is not int bos)
+                    throw new ArgumentException($"Prompt {i} is empty and the model declares no bos_token_id to start from.", nameof(prompts));
+                ids = [bos];
+            }
+            else ids = [.. p];
+            for (int j = 0; j < ids.Length; j++)
+                if (ids[j] < 0 || (vocab > 0 && ids[j] >= vocab))
+                    throw new ArgumentOutOfRangeException(nameof(prompts), ids[j], $"Prompt {i}, position {j}: token id {ids[j]} is outside the vocabulary [0, {vocab}).");
+            if (maxPositions is int limit && ids.Length >= limit)
+                throw new ArgumentException($"Prompt {i} has {ids.Length} tokens; the model accepts at most {limit} positions (n_positions), leaving no room to generate.", nameof(prompts));
+            int n = options.GetMaxNewTokens(ids.Length);
+            if (maxPositions is int cap) n = Math.Min(n, cap - ids.Length);
+            list[i] = ids;
+            maxNew[i] = n;
+        }
+        Prompts = list;
+        MaxNewTokens = maxNew;
+    }
+
+    public CausalLM Model { get; }
+    public GenerationOptions Options { get; }
+    public LogitsPipeline Pipeline { get; }
+    public int[] EosTokenIds { get; }
+    public int PadTokenId { get; }
+    public Func<ITextTracker>? TextTrackers { get; }
+    public BeamEarlyStopping EarlyStopping { get; }
+
+    /// <summary>Prompt ids per prompt (an empty prompt replaced by the BOS id).</summary>
+    public int[][] Prompts { get; }
+
+    /// <summary>New-token budget per prompt (options, capped by the model's n_positions).</summary>
+    public int[] MaxNewTokens { get; }
+
+    public bool IsEos(int token) => Array.IndexOf(EosTokenIds, token) >= 0;
+
+    /// <summary>The seed of return-sequence <paramref name="sequenceIndex"/>: depends only on the seed and that index, never on the batch.</summary>
+    public static int RowSeed(int seed, int sequenceIndex) => unchecked(seed + (int)0x9E3779B9u * sequenceIndex);
+}

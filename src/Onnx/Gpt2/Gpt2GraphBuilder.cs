@@ -1,0 +1,266 @@
+using System.Globalization;
+using Aigc.MLNet.Onnx.Proto;
+
+namespace Aigc.MLNet.Onnx.Gpt2;
+
+/// <summary>
+/// Builds the ONNX graph of a GPT-2 decoder (opset 17, standard operators only) from <see cref="Gpt2Weights"/> in one
+/// of the <see cref="Gpt2OnnxLayout"/> interfaces. Attention is causal over past + current keys and honours
+/// <c>attention_mask</c> (0 = padded key, e.g. left padding); masked scores are replaced by float.MinValue, so fully
+/// padded rows give a uniform softmax instead of NaN. GELU is GPT-2's tanh approximation. The head is tied to
+/// <c>transformer.wte.weight</c> (a Gemm with transB, so the embedding is stored once).
+/// </summary>
+public sealed class Gpt2GraphBuilder
+{
+    private readonly Gpt2Weights _weights;
+    private readonly Gpt2Config _c;
+
+    /// <summary>Creates a builder; the weights are validated (all tensors present with the config's shapes).</summary>
+    public Gpt2GraphBuilder(Gpt2Weights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        weights.Validate();
+        _weights = weights;
+        _c = weights.Config;
+    }
+
+    /// <summary>For <see cref="Gpt2OnnxLayout.OnnxRuntimeGpt2"/>: declare input_ids, position_ids and attention_mask as int32.</summary>
+    public bool UseInt32Inputs { get; init; }
+
+    /// <summary>Input name of token ids.</summary>
+    public const string InputIds = "input_ids";
+    /// <summary>Input name of the attention mask.</summary>
+    public const string AttentionMask = "attention_mask";
+    /// <summary>Input name of position ids.</summary>
+    public const string PositionIds = "position_ids";
+    /// <summary>Input name of the merged model's branch selector.</summary>
+    public const string UseCacheBranch = "use_cache_branch";
+    /// <summary>Output name of the logits.</summary>
+    public const string Logits = "logits";
+
+    /// <summary>Optimum past key input name of layer <paramref name="layer"/>.</summary>
+    public static string PastKey(int layer) => Inv($"past_key_values.{layer}.key");
+    /// <summary>Optimum past value input name of layer <paramref name="layer"/>.</summary>
+    public static string PastValue(int layer) => Inv($"past_key_values.{layer}.value");
+    /// <summary>Optimum present key output name of layer <paramref name="layer"/>.</summary>
+    public static string PresentKey(int layer) => Inv($"present.{layer}.key");
+    /// <summary>Optimum present value output name of layer <paramref name="layer"/>.</summary>
+    public static string PresentValue(int layer) => Inv($"present.{layer}.value");
+    /// <summary>ONNX Runtime GPT-2 stacked past input name of layer <paramref name="layer"/>.</summary>
+    public static string PastStacked(int layer) => Inv($"past_{layer}");
+    /// <summary>ONNX Runtime GPT-2 stacked present output name of layer <paramref name="layer"/>.</summary>
+    public static string PresentStacked(int layer) => Inv($"present_{layer}");
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    // Symbolic dimension names.
+    private const string Batch = "batch_size";
+    private const string Sequence = "sequence_length";
+    private const string Past = "past_sequence_length";
+    private const string Total = "total_sequence_length";
+
+    /// <summary>Builds the model in <paramref name="layout"/>.</summary>
+    public OnnxModel Build(Gpt2OnnxLayout layout = Gpt2OnnxLayout.Optimum)
+    {
+        var g = new OnnxGraph(layout switch
+        {
+            Gpt2OnnxLayout.OptimumMergedLegacy => "gpt2_merged",
+            Gpt2OnnxLayout.OnnxRuntimeGpt2 => "gpt2_ort",
+            _ => "gpt2",
+        });
+        int L = _c.NumLayers, H = _c.NumHeads, D = _c.HeadSize, V = _c.VocabSize;
+        OnnxElementType idType = layout == Gpt2OnnxLayout.OnnxRuntimeGpt2 && UseInt32Inputs ? OnnxElementType.Int32 : OnnxElementType.Int64;
+
+        g.AddInput(InputIds, idType, [Batch, Sequence]);
+        g.AddInput(AttentionMask, idType, [Batch, Total]);
+        g.AddInput(PositionIds, idType, [Batch, Sequence]);
+        for (int i = 0; i < L; i++)
+        {
+            if (layout == Gpt2OnnxLayout.OnnxRuntimeGpt2)
+                g.AddInput(PastStacked(i), OnnxElementType.Float, [2, Batch, H, Past, D]);
+            else
+            {
+                g.AddInput(PastKey(i), OnnxElementType.Float, [Batch, H, Past, D]);
+                g.AddInput(PastValue(i), OnnxElementType.Float, [Batch, H, Past, D]);
+            }
+        }
+        foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(_c))
+            g.AddInitializer(OnnxTensor.Wrap(name, _weights.Get(name), Array.ConvertAll(shape, d => (long)d)));
+
+        switch (layout)
+        {
+            case Gpt2OnnxLayout.Optimum:
+            {
+                var past = Enumerable.Range(0, L).Select(i => (PastKey(i), PastValue(i))).ToArray();
+                var present = Enumerable.Range(0, L).Select(i => (PresentKey(i), PresentValue(i))).ToArray();
+                EmitDecoder(g, past, present, Logits);
+                AddOptimumOutputs(g);
+                break;
+            }
+            case Gpt2OnnxLayout.OptimumMergedLegacy:
+            {
+                g.AddInput(UseCacheBranch, OnnxElementType.Bool, [1]);
+                var past = Enumerable.Range(0, L).Select(i => (PastKey(i), PastValue(i))).ToArray();
+                OnnxGraph withPast = Branch("decoder_with_past", past);
+                OnnxGraph noPast = Branch("decoder_no_past", null);
+                var outputs = new List<string> { Logits };
+                for (int i = 0; i < L; i++) { outputs.Add(PresentKey(i)); outputs.Add(PresentValue(i)); }
+                g.AddNode("If", [UseCacheBranch], outputs,
+                    OnnxAttribute.Graph("then_branch", withPast), OnnxAttribute.Graph("else_branch", noPast));
+                AddOptimumOutputs(g);
+                break;
+            }
+            case Gpt2OnnxLayout.OnnxRuntimeGpt2:
+            {
+                var past = new (string, string)[L];
+                var present = new (string, string)[L];
+                string idx0 = g.AddScalar("kv0", 0L), idx1 = g.AddScalar("kv1", 1L);
+                for (int i = 0; i < L; i++)
+                {
+                    past[i] = (g.Apply("Gather", [PastStacked(i), idx0], OnnxAttribute.Int("axis", 0)),
+                               g.Apply("Gather", [PastStacked(i), idx1], OnnxAttribute.Int("axis", 0)));
+                    present[i] = (g.NewName("present_key"), g.NewName("present_value"));
+                }
+                EmitDecoder(g, past, present, Logits);
+                string axis0 = g.AddConstant("axis0", 0);
+                for (int i = 0; i < L; i++)
+                {
+                    string k = g.Apply("Unsqueeze", [present[i].Item1, axis0]);
+                    string v = g.Apply("Unsqueeze", [present[i].Item2, axis0]);
+                    g.AddNode("Concat", [k, v], [PresentStacked(i)], OnnxAttribute.Int("axis", 0));
+                }
+                g.AddOutput(Logits, OnnxElementType.Float, [Batch, Sequence, V]);
+                for (int i = 0; i < L; i++)
+                    g.AddOutput(PresentStacked(i), OnnxElementType.Float, [2, Batch, H, Total, D]);
+                break;
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(layout), layout, "Unknown GPT-2 ONNX layout.");
+        }
+
+        var model = new OnnxModel(g) { DocString = $"GPT-2 decoder ({_c}), layout {layout}." };
+        model.Metadata["aigc.gpt2.layout"] = layout.ToString();
+        return model;
+    }
+
+    private OnnxGraph Branch(string name, (string, string)[]? past)
+    {
+        var sub = new OnnxGraph(name);
+        int L = _c.NumLayers;
+        var present = Enumerable.Range(0, L).Select(i => (sub.NewName("present_key"), sub.NewName("present_value"))).ToArray();
+        string logits = sub.NewName("logits");
+        EmitDecoder(sub, past, present, logits);
+        sub.AddOutput(logits, OnnxElementType.Float, null);
+        foreach (var (k, v) in present)
+        {
+            sub.AddOutput(k, OnnxElementType.Float, null);
+            sub.AddOutput(v, OnnxElementType.Float, null);
+        }
+        return sub;
+    }
+
+    private void AddOptimumOutputs(OnnxGraph g)
+    {
+        g.AddOutput(Logits, OnnxElementType.Float, [Batch, Sequence, _c.VocabSize]);
+        for (int i = 0; i < _c.NumLayers; i++)
+        {
+            g.AddOutput(PresentKey(i), OnnxElementType.Float, [Batch, _c.NumHeads, Total, _c.HeadSize]);
+            g.AddOutput(PresentValue(i), OnnxElementType.Float, [Batch, _c.NumHeads, Total, _c.HeadSize]);
+        }
+    }
+
+    /// <summary>
+    /// Emits the decoder into <paramref name="g"/>, reading <see cref="InputIds"/>, <see cref="PositionIds"/>,
+    /// <see cref="AttentionMask"/> and the weights by name (from <paramref name="g"/> or an enclosing graph).
+    /// With <paramref name="past"/> null the model has no cache and uses the mask's last <c>sequence</c> columns.
+    /// </summary>
+    private void EmitDecoder(OnnxGraph g, (string Key, string Value)[]? past, (string Key, string Value)[] present, string logitsName)
+    {
+        int E = _c.EmbeddingSize, H = _c.NumHeads, D = _c.HeadSize;
+        string mask = AttentionMask;
+
+        // ---- lengths and the [batch, 1, sequence, total] "may attend" mask, computed once for all layers ----
+        string seqLen = g.Apply("Shape", [InputIds], OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2)); // [1]
+        if (past is null)
+        {
+            string start = g.Apply("Neg", [seqLen]);
+            mask = g.Apply("Slice", [mask, start, g.AddConstant("max", long.MaxValue), g.AddConstant("axis1", 1)]);
+        }
+        string totalLen = g.Apply("Shape", [mask], OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2)); // [1]
+        string pastLen = g.Apply("Sub", [totalLen, seqLen]);
+        string axis0 = g.AddConstant("axis0", 0);
+        string zero = g.AddScalar("zero", 0L), one = g.AddScalar("one", 1L);
+        string totalScalar = g.Apply("Squeeze", [totalLen, axis0]);
+        string pastScalar = g.Apply("Squeeze", [pastLen, axis0]);
+        string keyPos = g.Apply("Range", [zero, totalScalar, one]);                       // [T]
+        string queryPos = g.Apply("Range", [pastScalar, totalScalar, one]);               // [S] = past..T-1
+        string queryCol = g.Apply("Unsqueeze", [queryPos, g.AddConstant("axis1", 1)]);   // [S, 1]
+        string causal = g.Apply("LessOrEqual", [keyPos, queryCol]);                       // [S, T]
+        string keep = g.Apply("Cast", [mask], OnnxAttribute.Int("to", (long)OnnxElementType.Bool)); // [b, T]
+        string keep4 = g.Apply("Unsqueeze", [keep, g.AddConstant("axes12", 1, 2)]);      // [b, 1, 1, T]
+        string allowed = g.Apply("And", [causal, keep4]);                                 // [b, 1, S, T]
+        string minValue = g.AddScalar("min_value", float.MinValue);
+
+        // ---- embeddings ----
+        string tok = g.Apply("Gather", ["transformer.wte.weight", InputIds], OnnxAttribute.Int("axis", 0));
+        string pos = g.Apply("Gather", ["transformer.wpe.weight", PositionIds], OnnxAttribute.Int("axis", 0));
+        string h = g.Apply("Add", [tok, pos]);                                            // [b, S, E]
+
+        string headShape = g.AddConstant("head_shape", 0, 0, H, D);
+        string mergedShape = g.AddConstant("merged_shape", 0, 0, E);
+        string split = g.AddConstant("qkv_split", E, E, E);
+        string scale = g.AddScalar("scale", 1f / MathF.Sqrt(D));
+        string half = g.AddScalar("half", 0.5f), oneF = g.AddScalar("one_f", 1f);
+        string geluA = g.AddScalar("gelu_a", 0.044715f), geluC = g.AddScalar("gelu_c", MathF.Sqrt(2f / MathF.PI));
+        OnnxAttribute eps = OnnxAttribute.Float("epsilon", _c.LayerNormEpsilon);
+        OnnxAttribute lastAxis = OnnxAttribute.Int("axis", -1);
+
+        for (int i = 0; i < _c.NumLayers; i++)
+        {
+            string p = Gpt2Weights.LayerPrefix(i);
+            // attention
+            string x = g.Apply("LayerNormalization", [h, p + "ln_1.weight", p + "ln_1.bias"], lastAxis, eps);
+            string qkv = g.Apply("Add", [g.Apply("MatMul", [x, p + "attn.c_attn.weight"]), p + "attn.c_attn.bias"]);
+            string q = g.NewName("q"), k = g.NewName("k"), v = g.NewName("v");
+            g.AddNode("Split", [qkv, split], [q, k, v], OnnxAttribute.Int("axis", 2));
+            string qh = Heads(g, g.Apply("Mul", [q, scale]), headShape);                  // [b, H, S, D]
+            string kh, vh;
+            if (past is null)
+            {
+                kh = g.AddNode("Transpose", [g.Apply("Reshape", [k, headShape])], [present[i].Key], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+                vh = g.AddNode("Transpose", [g.Apply("Reshape", [v, headShape])], [present[i].Value], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+            }
+            else
+            {
+                kh = g.AddNode("Concat", [past[i].Key, Heads(g, k, headShape)], [present[i].Key], OnnxAttribute.Int("axis", 2)).Outputs[0];
+                vh = g.AddNode("Concat", [past[i].Value, Heads(g, v, headShape)], [present[i].Value], OnnxAttribute.Int("axis", 2)).Outputs[0];
+            }
+            string kt = g.Apply("Transpose", [kh], OnnxAttribute.Ints("perm", 0, 1, 3, 2));  // [b, H, D, T]
+            string scores = g.Apply("MatMul", [qh, kt]);                                     // [b, H, S, T]
+            string masked = g.Apply("Where", [allowed, scores, minValue]);
+            string probs = g.Apply("Softmax", [masked], lastAxis);
+            string ctx = g.Apply("MatMul", [probs, vh]);                                     // [b, H, S, D]
+            string merged = g.Apply("Reshape", [g.Apply("Transpose", [ctx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
+            string attn = g.Apply("Add", [g.Apply("MatMul", [merged, p + "attn.c_proj.weight"]), p + "attn.c_proj.bias"]);
+            h = g.Apply("Add", [h, attn]);
+
+            // MLP with gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+            string y = g.Apply("LayerNormalization", [h, p + "ln_2.weight", p + "ln_2.bias"], lastAxis, eps);
+            string fc = g.Apply("Add", [g.Apply("MatMul", [y, p + "mlp.c_fc.weight"]), p + "mlp.c_fc.bias"]);
+            string cube = g.Apply("Mul", [g.Apply("Mul", [fc, fc]), fc]);
+            string inner = g.Apply("Mul", [g.Apply("Add", [fc, g.Apply("Mul", [cube, geluA])]), geluC]);
+            string gelu = g.Apply("Mul", [g.Apply("Mul", [fc, half]), g.Apply("Add", [g.Apply("Tanh", [inner]), oneF])]);
+            string mlp = g.Apply("Add", [g.Apply("MatMul", [gelu, p + "mlp.c_proj.weight"]), p + "mlp.c_proj.bias"]);
+            h = g.Apply("Add", [h, mlp]);
+        }
+
+        string hf = g.Apply("LayerNormalization", [h, "transformer.ln_f.weight", "transformer.ln_f.bias"], lastAxis, eps);
+        string flat = g.Apply("Reshape", [hf, g.AddConstant("flat_shape", -1, E)]);
+        string logits2d = g.Apply("Gemm", [flat, "transformer.wte.weight"], OnnxAttribute.Int("transB", 1));
+        string outShape = g.Apply("Concat", [g.Apply("Shape", [InputIds]), g.AddConstant("vocab", _c.VocabSize)], OnnxAttribute.Int("axis", 0));
+        g.AddNode("Reshape", [logits2d, outShape], [logitsName]);
+    }
+
+    private static string Heads(OnnxGraph g, string x, string headShape) =>
+        g.Apply("Transpose", [g.Apply("Reshape", [x, headShape])], OnnxAttribute.Ints("perm", 0, 2, 1, 3));
+}

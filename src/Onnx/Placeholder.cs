@@ -1,4 +1,0 @@
-namespace Aigc.MLNet.Onnx;
-
-/// <summary>Placeholder.</summary>
-public static class Placeholder { }

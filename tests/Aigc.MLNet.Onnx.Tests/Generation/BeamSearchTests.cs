@@ -1,0 +1,140 @@
+using Aigc.MLNet.Onnx.Generation;
+using Aigc.MLNet.Onnx.Gpt2;
+using Aigc.MLNet.Onnx.Runtime;
+using static Aigc.MLNet.Onnx.Tests.Runtime.EngineTestModels;
+
+namespace Aigc.MLNet.Onnx.Tests.Generation;
+
+[TestClass]
+public sealed class BeamSearchTests
+{
+    private const int V = 5;
+    private const int Eos = 4;
+
+    /// <summary>A random next-token table (row = last token), spread wide so scores are well separated.</summary>
+    private static float[] Table(int seed)
+    {
+        var rng = new Random(seed);
+        var table = new float[V * V];
+        for (int i = 0; i < table.Length; i++) table[i] = (float)(rng.NextDouble() * 6 - 3);
+        return table;
+    }
+
+    private static double LogProb(float[] table, int last, int next)
+    {
+        double max = double.NegativeInfinity;
+        for (int u = 0; u < V; u++) max = Math.Max(max, table[last * V + u]);
+        double sum = 0;
+        for (int u = 0; u < V; u++) sum += Math.Exp(table[last * V + u] - max);
+        return table[last * V + next] - max - Math.Log(sum);
+    }
+
+    /// <summary>Every sequence of up to <paramref name="maxNew"/> tokens that ends at EOS or at the length limit, with its HF beam score.</summary>
+    private static List<(int[] Tokens, double Score)> Exhaustive(float[] table, int last, int maxNew, double lengthPenalty)
+    {
+        var all = new List<(int[], double)>();
+        void Walk(List<int> prefix, int previous, double sum)
+        {
+            for (int t = 0; t < V; t++)
+            {
+                double s = sum + LogProb(table, previous, t);
+                prefix.Add(t);
+                if (t == Eos || prefix.Count == maxNew) all.Add((prefix.ToArray(), s / Math.Pow(prefix.Count, lengthPenalty)));
+                else Walk(prefix, t, s);
+                prefix.RemoveAt(prefix.Count - 1);
+            }
+        }
+        Walk([], last, 0);
+        return all.OrderByDescending(x => x.Item2).ToList();
+    }
+
+    [TestMethod]
+    [DataRow(1, 0.0)]
+    [DataRow(2, 1.0)]
+    [DataRow(3, 2.0)]
+    [DataRow(4, -1.0)]
+    public void EnoughBeams_EqualExhaustiveSearch(int seed, double lengthPenalty)
+    {
+        float[] table = Table(seed);
+        using var model = CausalLM.Load(LookupFolder($"beam-{seed}", table, V, Eos));
+        var options = new GenerationOptions { NumBeams = 25, NumReturnSequences = 6, MaxNewTokens = 3, LengthPenalty = lengthPenalty, OutputScores = true };
+        var results = new TextGenerator(model).GenerateTokens([[2]], options, BeamEarlyStopping.Never);
+        var expected = Exhaustive(table, 2, 3, lengthPenalty);
+        Assert.AreEqual(6, results.Count);
+        for (int j = 0; j < 6; j++)
+        {
+            // A last-token model makes permutations tie exactly (e.g. 1,2,2 and 2,1,2): any sequence of the rank's score is right.
+            var tied = expected.Where(e => Math.Abs(e.Score - expected[j].Score) < 1e-6).Select(e => string.Join(",", e.Tokens)).ToList();
+            CollectionAssert.Contains(tied, string.Join(",", results[j].TokenIds), $"rank {j}");
+            Assert.AreEqual(expected[j].Score, results[j].Score!.Value, 1e-4, $"score of rank {j}");
+            Assert.AreEqual(expected[j].Tokens[^1] == Eos ? FinishReason.EndOfSequence : FinishReason.Length, results[j].FinishReason);
+            // The per-token log-probs add up to the unnormalised score.
+            double sum = results[j].TokenLogProbs!.Sum(x => (double)x);
+            Assert.AreEqual(expected[j].Score * Math.Pow(results[j].TokenIds.Count, lengthPenalty), sum, 1e-4);
+        }
+    }
+
+    [TestMethod]
+    public void OneBeam_EqualsGreedy()
+    {
+        using var model = CausalLM.Load(Gpt2Folder(Gpt2OnnxLayout.Optimum));
+        int[][] prompts = [[3, 14, 15], [92], [65, 35, 89, 79]];
+        var greedy = new TextGenerator(model).GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = 10 });
+        // Run the beam-search machinery itself with one beam (the public API routes NumBeams = 1 to greedy).
+        var request = new DecodingRequest(model, prompts, new GenerationOptions { MaxNewTokens = 10 }, null, null);
+        using var beam = new BeamSearch(request, default);
+        var beamed = beam.Run();
+        for (int p = 0; p < prompts.Length; p++)
+            CollectionAssert.AreEqual(greedy[p].TokenIds.ToList(), beamed[p].TokenIds.ToList(), $"prompt {p}");
+
+        float[] table = Table(9);
+        using var lookup = CausalLM.Load(LookupFolder("beam-9", table, V, Eos));
+        var lookupGreedy = new TextGenerator(lookup).GenerateTokens([[0], [1], [3]], new GenerationOptions { MaxNewTokens = 6 });
+        using var lookupBeam = new BeamSearch(new DecodingRequest(lookup, [[0], [1], [3]], new GenerationOptions { MaxNewTokens = 6 }, null, null), default);
+        var lookupBeamed = lookupBeam.Run();
+        for (int p = 0; p < 3; p++)
+        {
+            CollectionAssert.AreEqual(lookupGreedy[p].TokenIds.ToList(), lookupBeamed[p].TokenIds.ToList(), $"lookup prompt {p}");
+            Assert.AreEqual(lookupGreedy[p].FinishReason, lookupBeamed[p].FinishReason);
+        }
+    }
+
+    [TestMethod]
+    public void BatchedPromptsWithPadding_EqualEachPromptAlone()
+    {
+        using var model = CausalLM.Load(Gpt2Folder(Gpt2OnnxLayout.OnnxRuntimeGpt2));
+        var generator = new TextGenerator(model);
+        int[][] prompts = [[3, 14, 15, 9, 2], [92]];
+        var options = new GenerationOptions { NumBeams = 4, NumReturnSequences = 2, MaxNewTokens = 8 };
+        var batch = generator.GenerateTokens(prompts, options);
+        Assert.AreEqual(4, batch.Count);
+        for (int p = 0; p < 2; p++)
+        {
+            var alone = generator.GenerateTokens(prompts[p], options);
+            for (int j = 0; j < 2; j++)
+            {
+                CollectionAssert.AreEqual(alone[j].TokenIds.ToList(), batch[p * 2 + j].TokenIds.ToList(), $"prompt {p} rank {j}");
+                Assert.AreEqual(alone[j].Score!.Value, batch[p * 2 + j].Score!.Value, 1e-4);
+                Assert.AreEqual(p, batch[p * 2 + j].PromptIndex);
+            }
+            Assert.IsTrue(alone[0].Score >= alone[1].Score);
+        }
+    }
+
+    [TestMethod]
+    public void EarlyStoppingTrue_StopsWhenNumBeamsHypothesesAreFinished()
+    {
+        // Every token leads to EOS strongly except from token 0; with 2 beams, two finished hypotheses appear at step 1.
+        var table = new float[V * V];
+        for (int t = 0; t < V; t++)
+            for (int u = 0; u < V; u++) table[t * V + u] = u == Eos ? 3f : (u == 1 ? 2.5f : 0f);
+        using var model = CausalLM.Load(LookupFolder("beam-early", table, V, Eos));
+        var generator = new TextGenerator(model);
+        var options = new GenerationOptions { NumBeams = 2, NumReturnSequences = 2, MaxNewTokens = 5, LengthPenalty = 0, EarlyStopping = true };
+        var results = generator.GenerateTokens([[0]], options);
+        // Step 1: EOS (rank 0) is a hypothesis, "1" a beam; step 2: "1 EOS" is the second hypothesis → done.
+        CollectionAssert.AreEqual(new[] { Eos }, results[0].TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { 1, Eos }, results[1].TokenIds.ToArray());
+        Assert.IsTrue(results[0].Score > results[1].Score);
+    }
+}
