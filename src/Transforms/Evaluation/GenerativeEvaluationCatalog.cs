@@ -107,6 +107,36 @@ public sealed class GenerativeEvaluationCatalog
         return TextDiversity.Evaluate(texts, options);
     }
 
+    /// <summary>Perplexity of a causal LM (ONNX, via <see cref="Aigc.MLNet.Onnx.Runtime.CausalLM"/>) over a text column, with a sliding window.</summary>
+    /// <remarks>
+    /// | Column | Type | Content |
+    /// | --- | --- | --- |
+    /// | textColumnName | Text | one text per row; per-row NLL is in <see cref="PerplexityMetrics.RowNll"/> |
+    /// </remarks>
+    /// <param name="data">Texts.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="textColumnName">Text column.</param>
+    /// <param name="windowSize">Tokens per forward pass (null: the model's context length).</param>
+    /// <param name="stride">Window step (null: the window size).</param>
+    public PerplexityMetrics EvaluatePerplexity(IDataView data, Aigc.MLNet.Onnx.Runtime.CausalLM model, string textColumnName = "Text",
+        int? windowSize = null, int? stride = null) =>
+        EvaluatePerplexity(data, model, textColumnName, new PerplexityOptions { WindowSize = windowSize, Stride = stride });
+
+    /// <summary>Perplexity with full options.</summary>
+    /// <param name="data">Texts.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="textColumnName">Text column.</param>
+    /// <param name="options">Window, stride, BOS and tokenizer.</param>
+    public PerplexityMetrics EvaluatePerplexity(IDataView data, Aigc.MLNet.Onnx.Runtime.CausalLM model, string textColumnName, PerplexityOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var texts = ColumnReader.ReadText(data, textColumnName, nameof(textColumnName));
+        ColumnReader.RequireRows(texts.Count, nameof(data), "Perplexity");
+        return Perplexity.Evaluate(model, texts, options);
+    }
+
     /// <summary>Classifier score, FID against real images, and class histogram of generated MNIST-like images.</summary>
     /// <remarks>
     /// | Column | Type | Content |
