@@ -42,7 +42,7 @@ internal sealed class BenchSettings
           --soak-route transform|engine   ML.NET GenerateText + PredictionEngine (default), or TextGenerator
           --concurrency N        threads sharing one model (default 8)
           --bandwidth-mb N       streaming-read buffer in MiB (default 1024); --bandwidth-passes N (10)
-          --skip js,raw,engine,profile,soak,concurrency,bandwidth   leave parts out
+          --skip js,raw,engine,ids-only,profile,soak,concurrency,bandwidth   leave parts out
           --js-dir PATH          folder holding bench.mjs (default: found from bench/peers-js upwards)
           --out DIR              results.json + results.md (default artifacts/bench-peers)
         """;

@@ -68,6 +68,9 @@ foreach (string name in settings.Models)
     bool runEngine = !settings.Skip.Contains("engine"), runRaw = !settings.Skip.Contains("raw");
     using var lm = runEngine ? CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads }) : null;
     using var raw = runRaw ? new RawOrtLoop(model.ModelFile, settings.Threads, model.Config.VocabSize) : null;
+    // Without a tokenizer the engine keeps no per-row text state: the difference isolates streaming detokenization's cost.
+    using var idsOnly = runEngine && !settings.Skip.Contains("ids-only")
+        ? CausalLM.Load(model.Folder, new CausalLMOptions { IntraOpNumThreads = settings.Threads, LoadTokenizer = false }) : null;
     var tokenizer = lm?.Tokenizer ?? Aigc.MLNet.Onnx.Tokenization.AutoTokenizer.FromFolder(model.Folder);
     int[] promptIds = [.. tokenizer.EncodeToIds(settings.Prompt)];
     report.PromptTokens = promptIds.Length;
@@ -93,6 +96,11 @@ foreach (string name in settings.Models)
         var runtimes = new List<(string, Func<int, int>)>();
         if (generator is not null)
             runtimes.Add((ReportWriter.Engine, n => generator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
+        if (idsOnly is not null)
+        {
+            var idsGenerator = new TextGenerator(idsOnly);
+            runtimes.Add((ReportWriter.EngineIdsOnly, n => idsGenerator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
+        }
         if (raw is not null)
             runtimes.Add((ReportWriter.Raw, n => raw.Generate(promptIds, batch, n).Length));
         report.Timings.AddRange(Timing.MeasureInterleaved(model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup, runtimes));

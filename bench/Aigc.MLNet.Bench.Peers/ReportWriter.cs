@@ -7,6 +7,7 @@ namespace Aigc.MLNet.Bench.Peers;
 internal static class ReportWriter
 {
     public const string Engine = "Aigc.MLNet engine";
+    public const string EngineIdsOnly = "engine, ids only (no tokenizer)";
     public const string Raw = "raw ORT loop (C#)";
     public const string Js = "transformers.js";
 
@@ -38,7 +39,7 @@ internal static class ReportWriter
                 var js = Find(m, Js, batch);
                 var raw = Find(m, Raw, batch);
                 var bound = m.Bounds.FirstOrDefault(b => b.Batch == batch);
-                foreach (var t in m.Timings.Where(t => t.Batch == batch).OrderBy(t => t.Runtime == Engine ? 0 : t.Runtime == Raw ? 1 : 2))
+                foreach (var t in m.Timings.Where(t => t.Batch == batch).OrderBy(t => t.Runtime == Engine ? 0 : t.Runtime == EngineIdsOnly ? 1 : t.Runtime == Raw ? 2 : 3))
                 {
                     if (t.Error is not null)
                     {
