@@ -15,7 +15,7 @@ internal static class ReportWriter
     {
         var md = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        md.AppendLine(inv, $"Run {r.StartedUtc:yyyy-MM-dd HH:mm} UTC → {r.FinishedUtc:HH:mm} UTC. Machine: {string.Join("; ", r.Machine.Select(kv => $"{kv.Key}: {kv.Value}"))}.");
+        md.AppendLine(inv, $"Run {r.StartedUtc:yyyy-MM-dd HH:mm} UTC → {(r.FinishedUtc == default ? "(running)" : r.FinishedUtc.ToString("HH:mm", inv))} UTC. Machine: {string.Join("; ", r.Machine.Select(kv => $"{kv.Key}: {kv.Value}"))}.");
         md.AppendLine(inv, $"Settings: threads {r.Settings.Threads} (every runtime), {r.Settings.NewTokens} new tokens, median of {r.Settings.Reps} reps after {r.Settings.Warmup} warm-up, prompt \"{r.Settings.Prompt}\", greedy.");
         md.AppendLine();
 
