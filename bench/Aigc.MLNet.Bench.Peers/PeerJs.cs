@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -20,39 +21,6 @@ internal static class PeerJs
         return null;
     }
 
-    /// <summary>Runs the script; returns its JSON, or an object with an "error" member saying why it could not run.</summary>
-    public static JsonObject Run(string? scriptFolder, BenchModel model, BenchSettings s, string checkPromptsFile, string outFile)
-    {
-        if (scriptFolder is null)
-            return Error("bench/peers-js/bench.mjs not found (pass --js-dir).");
-        if (!Directory.Exists(Path.Combine(scriptFolder, "node_modules", "@huggingface", "transformers")))
-            return Error($"transformers.js is not installed: run `npm install --ignore-scripts` in {scriptFolder}.");
-        var psi = new ProcessStartInfo("node") { WorkingDirectory = scriptFolder, RedirectStandardError = false, RedirectStandardOutput = true };
-        foreach (var a in new[]
-        {
-            "bench.mjs", "--model", model.Folder, "--out", outFile, "--threads", s.Threads.ToString(),
-            "--new-tokens", s.NewTokens.ToString(), "--reps", s.Reps.ToString(), "--warmup", s.Warmup.ToString(),
-            "--batches", string.Join(",", s.Batches), "--prompt", s.Prompt,
-            "--check-prompts", checkPromptsFile, "--check-tokens", s.CheckTokens.ToString(),
-        }) psi.ArgumentList.Add(a);
-        if (File.Exists(outFile)) File.Delete(outFile);
-        try
-        {
-            using var process = Process.Start(psi) ?? throw new InvalidOperationException("node did not start.");
-            string stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0 || !File.Exists(outFile))
-                return Error($"node exited with code {process.ExitCode}. {stdout.Trim()}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return Error($"node could not be started: {e.Message}");
-        }
-        return JsonNode.Parse(File.ReadAllText(outFile))!.AsObject();
-    }
-
-    private static JsonObject Error(string message) => new() { ["error"] = message };
-
     /// <summary>The "check" entries: prompt, prompt ids and new ids per prompt.</summary>
     public static List<(string Prompt, int[] PromptIds, int[] NewIds)> CheckEntries(JsonObject js)
     {
@@ -64,26 +32,87 @@ internal static class PeerJs
         return list;
     }
 
-    /// <summary>The timing entries as <see cref="Timing"/> records.</summary>
-    public static List<Timing> Timings(JsonObject js, string model)
-    {
-        var list = new List<Timing>();
-        if (js["timings"] is JsonArray timings)
-            foreach (var t in timings)
-            {
-                int batch = t!["batch"]!.GetValue<int>();
-                if (t["error"] is JsonNode error)
-                {
-                    list.Add(new Timing("transformers.js", model, batch, 0, 0, double.NaN, double.NaN, double.NaN, [], [], error.GetValue<string>()));
-                    continue;
-                }
-                list.Add(new Timing("transformers.js", model, batch, t["newTokens"]!.GetValue<int>(), t["reps"]!.GetValue<int>(),
-                    t["ttftMs"]!.GetValue<double>(), t["totalMs"]!.GetValue<double>(), t["decodeTokensPerSecond"]!.GetValue<double>(),
-                    t["t1Ms"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray(), t["tnMs"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray()));
-            }
-        return list;
-    }
-
     public static string Describe(JsonObject js) => js["error"] is JsonNode e ? "not run: " + e.GetValue<string>()
         : $"transformers.js {js["transformersVersion"]}, onnxruntime-node {js["onnxruntimeNodeVersion"]}, node {js["node"]}, session options {js["sessionOptions"]?.ToJsonString(new JsonSerializerOptions { WriteIndented = false })}";
+}
+
+/// <summary>
+/// bench.mjs in --serve mode: transformers.js stays loaded in a child process and runs one timed generation per request,
+/// so the harness can interleave it with the C# runtimes inside every repetition.
+/// </summary>
+internal sealed class PeerJsServer : IDisposable
+{
+    private readonly Process _process;
+
+    private PeerJsServer(Process process) => _process = process;
+
+    /// <summary>Starts the server; null (and <paramref name="meta"/> holding an "error") when it cannot run.</summary>
+    public static PeerJsServer? TryStart(string? scriptFolder, BenchModel model, BenchSettings s, string checkPromptsFile, string outFile, out JsonObject meta)
+    {
+        meta = new JsonObject();
+        if (scriptFolder is null) { meta["error"] = "bench/peers-js/bench.mjs not found (pass --js-dir)."; return null; }
+        if (!Directory.Exists(Path.Combine(scriptFolder, "node_modules", "@huggingface", "transformers")))
+        {
+            meta["error"] = $"transformers.js is not installed: run `npm ci --ignore-scripts` in {scriptFolder}.";
+            return null;
+        }
+        var psi = new ProcessStartInfo("node") { WorkingDirectory = scriptFolder, RedirectStandardInput = true, RedirectStandardOutput = true };
+        foreach (var a in new[]
+        {
+            "bench.mjs", "--serve", "--model", model.Folder, "--out", outFile, "--threads", s.Threads.ToString(CultureInfo.InvariantCulture),
+            "--prompt", s.Prompt, "--check-prompts", checkPromptsFile, "--check-tokens", s.CheckTokens.ToString(CultureInfo.InvariantCulture),
+        }) psi.ArgumentList.Add(a);
+        if (File.Exists(outFile)) File.Delete(outFile);
+        Process? process;
+        try
+        {
+            process = Process.Start(psi);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            meta["error"] = $"node could not be started: {e.Message}";
+            return null;
+        }
+        if (process is null) { meta["error"] = "node did not start."; return null; }
+        string? first = process.StandardOutput.ReadLine();
+        if (first != "ready" || !File.Exists(outFile))
+        {
+            process.WaitForExit(5000);
+            meta["error"] = $"node did not become ready (exit code {(process.HasExited ? process.ExitCode.ToString(CultureInfo.InvariantCulture) : "none")}, said '{first}').";
+            if (!process.HasExited) process.Kill();
+            process.Dispose();
+            return null;
+        }
+        meta = JsonNode.Parse(File.ReadAllText(outFile))!.AsObject();
+        return new PeerJsServer(process);
+    }
+
+    /// <summary>One greedy generation of <paramref name="maxNew"/> tokens at <paramref name="batch"/>; node's own timing.</summary>
+    public (int Produced, double? Ms) Generate(int batch, int maxNew)
+    {
+        _process.StandardInput.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"batch\":{batch},\"maxNew\":{maxNew}}}"));
+        _process.StandardInput.Flush();
+        string line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("transformers.js exited during a request.");
+        var reply = JsonNode.Parse(line)!.AsObject();
+        if (reply["error"] is JsonNode error) throw new InvalidOperationException("transformers.js: " + error.GetValue<string>());
+        return (reply["produced"]!.GetValue<int>(), reply["ms"]!.GetValue<double>());
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.StandardInput.WriteLine();
+                _process.StandardInput.Flush();
+                if (!_process.WaitForExit(30_000)) _process.Kill();
+            }
+        }
+        catch (IOException)
+        {
+            // The pipe is gone: node has already exited.
+        }
+        _process.Dispose();
+    }
 }

@@ -56,12 +56,9 @@ foreach (string name in settings.Models)
     results.Models.Add(report);
 
     JsonObject js = new() { ["error"] = "skipped (--skip js)" };
-    if (!settings.Skip.Contains("js"))
-    {
-        Log($"{model.Name}: transformers.js");
-        js = PeerJs.Run(jsDir, model, settings, checkPromptsFile, Path.GetFullPath(Path.Combine(settings.Output, $"js-{model.Name}.json")));
-        report.Timings.AddRange(PeerJs.Timings(js, model.Name));
-    }
+    using var jsServer = settings.Skip.Contains("js") ? null
+        : PeerJsServer.TryStart(jsDir, model, settings, checkPromptsFile, Path.GetFullPath(Path.Combine(settings.Output, $"js-{model.Name}.json")), out js);
+    if (!settings.Skip.Contains("js")) Log($"{model.Name}: transformers.js {(jsServer is null ? "did not start: " + js["error"] : "loaded (serving timing requests)")}");
     report.Peer = PeerJs.Describe(js);
 
     var ours = new List<(string Prompt, int[] PromptIds, int[] NewIds)>();
@@ -91,18 +88,20 @@ foreach (string name in settings.Models)
 
     foreach (int batch in settings.Batches)
     {
-        Log($"{model.Name}: engine and raw ONNX Runtime loop, batch {batch}, interleaved");
+        Log($"{model.Name}: transformers.js, engine and raw ONNX Runtime loop, batch {batch}, interleaved");
         var prompts = Enumerable.Repeat<IReadOnlyList<int>>(promptIds, batch).ToArray();
-        var runtimes = new List<(string, Func<int, int>)>();
+        var runtimes = new List<(string, Func<int, (int, double?)>)>();
+        if (jsServer is not null)
+            runtimes.Add((ReportWriter.Js, n => jsServer.Generate(batch, n)));
         if (generator is not null)
-            runtimes.Add((ReportWriter.Engine, n => generator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
+            runtimes.Add((ReportWriter.Engine, n => (generator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count, null)));
         if (idsOnly is not null)
         {
             var idsGenerator = new TextGenerator(idsOnly);
-            runtimes.Add((ReportWriter.EngineIdsOnly, n => idsGenerator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count));
+            runtimes.Add((ReportWriter.EngineIdsOnly, n => (idsGenerator.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = n, MinNewTokens = n })[0].TokenIds.Count, null)));
         }
         if (raw is not null)
-            runtimes.Add((ReportWriter.Raw, n => raw.Generate(promptIds, batch, n).Length));
+            runtimes.Add((ReportWriter.Raw, n => (raw.Generate(promptIds, batch, n).Length, null)));
         report.Timings.AddRange(Timing.MeasureInterleaved(model.Name, batch, settings.NewTokens, settings.Reps, settings.Warmup, runtimes));
     }
 

@@ -25,7 +25,7 @@ internal sealed record Timing(string Runtime, string Model, int Batch, int NewTo
     /// with T(N), so load changes on a shared machine hit all of them alike.
     /// </summary>
     public static List<Timing> MeasureInterleaved(string model, int batch, int newTokens, int reps, int warmup,
-        IReadOnlyList<(string Runtime, Func<int, int> Generate)> runtimes)
+        IReadOnlyList<(string Runtime, Func<int, (int Produced, double? Ms)> Generate)> runtimes)
     {
         var t1 = runtimes.Select(_ => new double[reps]).ToArray();
         var tn = runtimes.Select(_ => new double[reps]).ToArray();
@@ -37,12 +37,13 @@ internal sealed record Timing(string Runtime, string Model, int Batch, int NewTo
                 var (runtime, generate) = runtimes[k];
                 try
                 {
+                    // A runtime in another process reports its own time (no pipe round trip in the figure).
                     long start = Stopwatch.GetTimestamp();
-                    generate(1);
-                    double first = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    var (_, ownFirst) = generate(1);
+                    double first = ownFirst ?? Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     start = Stopwatch.GetTimestamp();
-                    int produced = generate(newTokens);
-                    double all = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    var (produced, ownAll) = generate(newTokens);
+                    double all = ownAll ?? Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     if (produced != newTokens)
                         throw new InvalidOperationException($"{runtime} produced {produced} new tokens, expected {newTokens}.");
                     if (i >= 0) { t1[k][i] = first; tn[k][i] = all; }

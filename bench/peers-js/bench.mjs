@@ -7,7 +7,10 @@
 // A streamer also timestamps every step inside the TN runs, as a cross-check of the differencing.
 //
 // Usage: node bench.mjs --model <folder> --out <file.json> [--threads 2] [--new-tokens 64] [--reps 5]
-//        [--batches 1,4] [--prompt "text"] [--check-prompts prompts.json] [--check-tokens 24]
+//        [--batches 1,4] [--prompt "text"] [--check-prompts prompts.json] [--check-tokens 24] [--serve]
+// With --serve the script writes the check results to --out, prints "ready", then answers one JSON request per
+// stdin line ({"batch":4,"maxNew":64}) with {"ms":..,"produced":..}, so the C# harness can interleave it with its
+// own runtimes repetition by repetition; an empty line ends it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +19,12 @@ import { env, AutoTokenizer, AutoModelForCausalLM, Tensor } from '@huggingface/t
 
 function parseArgs(argv) {
   const args = {
-    threads: os.availableParallelism(), newTokens: 64, reps: 5, batches: [1, 4], warmup: 1,
+    serve: false, threads: os.availableParallelism(), newTokens: 64, reps: 5, batches: [1, 4], warmup: 1,
     prompt: 'The quick brown fox jumps over the lazy dog because', checkPrompts: null, checkTokens: 24,
   };
   for (let i = 2; i < argv.length; i++) {
     const key = argv[i];
+    if (key === '--serve') { args.serve = true; continue; }
     const value = argv[++i];
     if (value === undefined) throw new Error(`Option ${key} needs a value.`);
     switch (key) {
@@ -77,6 +81,26 @@ async function timeGenerate(model, rows, maxNew, minNew) {
     lastMs: clock.times.length ? clock.times[clock.times.length - 1] - start : NaN };
 }
 
+async function serve(model, promptIds) {
+  const readline = await import('node:readline');
+  const lines = readline.createInterface({ input: process.stdin, terminal: false });
+  process.stdout.write('ready\n');
+  for await (const line of lines) {
+    if (line.trim() === '') break;
+    let reply;
+    try {
+      const { batch, maxNew } = JSON.parse(line);
+      const r = await timeGenerate(model, Array.from({ length: batch }, () => promptIds), maxNew, maxNew);
+      reply = { ms: r.ms, produced: r.produced };
+    } catch (e) {
+      reply = { error: String(e && e.message || e) };
+    }
+    process.stdout.write(JSON.stringify(reply) + '\n');
+  }
+  lines.close();
+  await model.dispose?.();
+}
+
 async function main() {
   const args = parseArgs(process.argv);
   const folder = path.resolve(args.model);
@@ -115,6 +139,11 @@ async function main() {
 
   const promptIds = Array.from(tokenizer.encode(args.prompt));
   result.promptTokens = promptIds.length;
+  if (args.serve) {
+    fs.writeFileSync(args.out, JSON.stringify(result, null, 2));
+    await serve(model, promptIds);
+    return;
+  }
   for (const batch of args.batches) {
     const rows = Array.from({ length: batch }, () => promptIds);
     try {
