@@ -23,6 +23,14 @@ internal sealed record BenchModel(string Name, string Folder, Gpt2Config Config,
         return Path.Combine(cache, "aigc-mlnet");
     }
 
+    /// <summary>The model for a command-line key: "tiny" or "small".</summary>
+    public static BenchModel Ensure(string key, int seed) => key switch
+    {
+        "tiny" => Ensure("gpt2-tiny-random", TinyConfig, seed),
+        "small" => Ensure("gpt2-small-random", SmallConfig, seed),
+        _ => throw new ArgumentException($"Unknown model '{key}': expected tiny or small.", nameof(key)),
+    };
+
     /// <summary>Returns the model folder, exporting it first when it is missing or was left incomplete.</summary>
     public static BenchModel Ensure(string name, Gpt2Config config, int seed, string? root = null)
     {

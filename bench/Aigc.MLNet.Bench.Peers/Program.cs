@@ -23,16 +23,12 @@ catch (ArgumentException e)
 Directory.CreateDirectory(settings.Output);
 if (settings.SoakOnly)
 {
-    var soakModel = settings.SoakModel == "tiny" ? BenchModel.Ensure("gpt2-tiny-random", BenchModel.TinyConfig, settings.Seed)
-        : BenchModel.Ensure("gpt2-small-random", BenchModel.SmallConfig, settings.Seed);
-    SoakRun.Run(settings, soakModel);
+    SoakRun.Run(settings, BenchModel.Ensure(settings.SoakModel, settings.Seed));
     return 0;
 }
 var results = new BenchResults { Settings = settings, StartedUtc = DateTime.UtcNow, Machine = MachineInfo.Describe(settings.Threads) };
 var models = new Dictionary<string, BenchModel>();
-BenchModel Model(string name) => models.TryGetValue(name, out var m) ? m
-    : models[name] = BenchModel.Ensure(name == "tiny" ? "gpt2-tiny-random" : "gpt2-small-random",
-        name == "tiny" ? BenchModel.TinyConfig : BenchModel.SmallConfig, settings.Seed);
+BenchModel Model(string key) => models.TryGetValue(key, out var m) ? m : models[key] = BenchModel.Ensure(key, settings.Seed);
 void Log(string message) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
 
 if (!settings.Skip.Contains("bandwidth"))
