@@ -8,7 +8,7 @@ internal sealed class BenchSettings
     public int Threads { get; set; } = Environment.ProcessorCount;
     public int NewTokens { get; set; } = 64;
     public int Reps { get; set; } = 5;
-    public int Warmup { get; set; } = 1;
+    public int Warmup { get; set; } = 2;
     public int[] Batches { get; set; } = [1, 4];
     public string[] Models { get; set; } = ["tiny", "small"];
     public string Prompt { get; set; } = "The quick brown fox jumps over the lazy dog because";
@@ -34,7 +34,7 @@ internal sealed class BenchSettings
         usage: dotnet run -c Release --project bench/Aigc.MLNet.Bench.Peers -- [options]
           --threads N            intra-op threads for every runtime (default: logical cores)
           --new-tokens N         new tokens per timed generation (default 64)
-          --reps N / --warmup N  timed repetitions (median) / unmeasured warm-up pairs (default 5 / 1)
+          --reps N / --warmup N  timed repetitions (median) / unmeasured warm-up pairs (default 5 / 2)
           --batches 1,4          batch sizes (default 1,4)
           --models tiny,small    models to time (default both)
           --check-tokens N       greedy tokens compared with transformers.js (default 24)
