@@ -29,8 +29,9 @@ internal sealed class RawOrtLoop : IDisposable
         _options = new SessionOptions { IntraOpNumThreads = threads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (profilePrefix is not null)
         {
-            _options.EnableProfiling = true;
+            // The prefix must be set first: enabling profiling hands ONNX Runtime the prefix current at that moment.
             _options.ProfileOutputPathPrefix = profilePrefix;
+            _options.EnableProfiling = true;
         }
         _session = new InferenceSession(modelFile, _options);
         var inputs = _session.InputMetadata;
