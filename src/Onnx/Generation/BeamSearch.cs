@@ -266,6 +266,7 @@ internal sealed class BeamSearch : IDisposable
         for (int b = 0; b < _batch; b++)
         {
             var best = _hypotheses[b].Best();
+            if (best.Count == 0) best.Add(new BeamHypotheses.Hypothesis(0, [], [], FinishReason.Length)); // no room to generate
             for (int j = 0; j < n; j++)
             {
                 var h = best[Math.Min(j, best.Count - 1)];
