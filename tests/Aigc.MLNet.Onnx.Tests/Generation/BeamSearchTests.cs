@@ -150,6 +150,30 @@ public sealed class BeamSearchTests
     }
 
     [TestMethod]
+    public void TooFewBeams_FollowHuggingFaceRules_NotTheExhaustiveOptimum()
+    {
+        // From token 0: "1" (2.0), "2" (1.9), EOS (1.8). From 1 and 2: "3" (0.5) over a flat rest.
+        float[] table =
+        [
+            -10, 2.0f, 1.9f, -10, 1.8f,
+            0, 0, 0, 0.5f, 0,
+            0, 0, 0, 0.5f, 0,
+            0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0,
+        ];
+        using var model = CausalLM.Load(LookupFolder("beam-hf-rules", table, V, Eos));
+        var results = new TextGenerator(model).GenerateTokens([[0]], new GenerationOptions { NumBeams = 2, NumReturnSequences = 2, MaxNewTokens = 2, LengthPenalty = 0 });
+        // Step 1 fills both beams with "1" and "2" before reaching EOS (rank 2), so the lone EOS — the best sequence
+        // overall (-1.20 against -2.23) — is never a hypothesis, exactly as in HF's BeamSearchScorer.
+        CollectionAssert.AreEqual(new[] { Eos }, Exhaustive(table, 0, 2, 0)[0].Tokens);
+        CollectionAssert.AreEqual(new[] { 1, 3 }, results[0].TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { 2, 3 }, results[1].TokenIds.ToArray());
+        Assert.AreEqual(LogProb(table, 0, 1) + LogProb(table, 1, 3), results[0].Score!.Value, 1e-5);
+        Assert.AreEqual(LogProb(table, 0, 2) + LogProb(table, 2, 3), results[1].Score!.Value, 1e-5);
+        Assert.AreEqual(FinishReason.Length, results[0].FinishReason);
+    }
+
+    [TestMethod]
     public void EarlyStoppingTrue_StopsWhenNumBeamsHypothesesAreFinished()
     {
         // Every token leads to EOS strongly except from token 0; with 2 beams, two finished hypotheses appear at step 1.
