@@ -30,6 +30,13 @@ public sealed class TextGenerator
     /// <summary>The tokenizer, or null (then only the token-id methods work and results have no text).</summary>
     public Tokenizer? Tokenizer { get; }
 
+    /// <summary>
+    /// Extra logits processors, like HF <c>generate(logits_processor=...)</c>: each factory is called once per generation
+    /// call (processors may keep per-call state and are never shared between threads); they run after the built-in
+    /// processors and before the warpers, on every row (and beam) at every step.
+    /// </summary>
+    public IReadOnlyList<Func<ILogitsProcessor>> LogitsProcessors { get; init; } = [];
+
     /// <summary>Continues each prompt of token ids; returns NumReturnSequences results per prompt, grouped by prompt.</summary>
     /// <param name="prompts">Prompt token ids; prompts may differ in length (left padding is handled).</param>
     /// <param name="options">Generation options; null for greedy search of 20 new tokens.</param>
@@ -151,7 +158,7 @@ public sealed class TextGenerator
         var tokenizer = Tokenizer;
         var stops = options.StopSequences;
         Func<ITextTracker>? trackers = tokenizer is null ? null : () => new StreamingTextTracker(tokenizer, stops);
-        return new DecodingRequest(Model, prompts, options, trackers, earlyStopping);
+        return new DecodingRequest(Model, prompts, options, trackers, earlyStopping, LogitsProcessors);
     }
 
     private static IReadOnlyList<GeneratedSequence> Run(DecodingRequest request, CancellationToken cancellationToken)
