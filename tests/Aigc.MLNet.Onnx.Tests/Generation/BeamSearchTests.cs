@@ -174,6 +174,32 @@ public sealed class BeamSearchTests
     }
 
     [TestMethod]
+    [DataRow(Gpt2OnnxLayout.Optimum)]
+    [DataRow(Gpt2OnnxLayout.OnnxRuntimeGpt2)]
+    public void BeamScores_EqualLogProbsRecomputedWithoutCache(Gpt2OnnxLayout layout)
+    {
+        // If a reordered cache row were wrong, the log-probs seen during the search would differ from a full recompute.
+        using var model = CausalLM.Load(Gpt2Folder(layout));
+        int[][] prompts = [[3, 14, 15, 9], [92, 6]];
+        var results = new TextGenerator(model).GenerateTokens(prompts, new GenerationOptions { NumBeams = 4, NumReturnSequences = 4, MaxNewTokens = 8, OutputScores = true });
+        Assert.AreEqual(8, results.Count);
+        foreach (var r in results)
+        {
+            int[] prompt = prompts[r.PromptIndex];
+            float[] reference = model.ComputeTokenLogProbs([.. prompt, .. r.TokenIds]);
+            double sum = 0;
+            for (int t = 0; t < r.TokenIds.Count; t++)
+            {
+                float expected = reference[prompt.Length - 1 + t];
+                Assert.AreEqual(expected, r.TokenLogProbs![t], 1e-4, $"prompt {r.PromptIndex}, token {t}");
+                sum += expected;
+            }
+            Assert.AreEqual(sum / r.TokenIds.Count, r.Score!.Value, 1e-4);
+        }
+        Assert.IsTrue(results.Take(4).Select(r => string.Join(",", r.TokenIds)).Distinct().Count() == 4);
+    }
+
+    [TestMethod]
     public void EarlyStoppingTrue_StopsWhenNumBeamsHypothesesAreFinished()
     {
         // Every token leads to EOS strongly except from token 0; with 2 beams, two finished hypotheses appear at step 1.
