@@ -10,7 +10,11 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// </summary>
 /// <remarks>
 /// Thread-safe: every call keeps its own key/value cache, buffers and random generators, so many threads may share one
-/// instance (and one model). The model is not owned: dispose it yourself.
+/// instance (and one model). The model is not owned: dispose it after the last call has returned.
+/// Deliberate differences from Hugging Face, so that a row's result never depends on the rest of the batch:
+/// <see cref="GenerationOptions.MaxLength"/> counts each prompt's own length (HF counts the padded length), and a sampled
+/// sequence's random generator is seeded from <see cref="GenerationOptions.Seed"/> and its return-sequence number only.
+/// Generated lengths are also capped by the model's n_positions. Text skips special tokens (e.g. &lt;|endoftext|&gt;).
 /// </remarks>
 public sealed class TextGenerator
 {
