@@ -200,6 +200,30 @@ public sealed class BeamSearchTests
     }
 
     [TestMethod]
+    public void EarlyStoppingModes_HeuristicStopsEarly_NeverFindsTheLongerBetterSequence()
+    {
+        // 0 → EOS (3.0) or 1 (2.9); 1 → EOS (3.0) or 3 (2.9); 3 → 3 almost surely. With length penalty 1, "1 3 3 3"
+        // (≈ -1.64 / 4) beats the lone EOS (≈ -0.72), but after step 2 the heuristic bound (best running sum / 2) says stop.
+        float[] table =
+        [
+            0, 2.9f, 0, 0, 3.0f,
+            0, 0, 0, 2.9f, 3.0f,
+            0, 0, 0, 0, 0,
+            0, 0, 0, 10, 0,
+            0, 0, 0, 0, 0,
+        ];
+        using var model = CausalLM.Load(LookupFolder("beam-early-modes", table, V, Eos));
+        var generator = new TextGenerator(model);
+        var options = new GenerationOptions { NumBeams = 2, NumReturnSequences = 2, MaxNewTokens = 4, LengthPenalty = 1 };
+        string Render(IReadOnlyList<GeneratedSequence> r) => string.Join(" | ", r.Select(x => string.Join(",", x.TokenIds)));
+        Assert.AreEqual("4 | 1,4", Render(generator.GenerateTokens([[0]], options, BeamEarlyStopping.Heuristic)));
+        Assert.AreEqual("4 | 1,4", Render(generator.GenerateTokens([[0]], options, BeamEarlyStopping.WhenBeamsFinished)));
+        Assert.AreEqual("1,3,3,3 | 4", Render(generator.GenerateTokens([[0]], options, BeamEarlyStopping.Never)));
+        // GenerationOptions.EarlyStopping = false is the heuristic.
+        Assert.AreEqual("4 | 1,4", Render(generator.GenerateTokens([[0]], options)));
+    }
+
+    [TestMethod]
     public void EarlyStoppingTrue_StopsWhenNumBeamsHypothesesAreFinished()
     {
         // Every token leads to EOS strongly except from token 0; with 2 beams, two finished hypotheses appear at step 1.
