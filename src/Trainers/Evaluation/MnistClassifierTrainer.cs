@@ -47,7 +47,9 @@ public static class MnistClassifierTrainer
     /// <param name="train">Training images and labels.</param>
     /// <param name="options">Training options.</param>
     /// <param name="log">Receives one progress line per epoch.</param>
-    public static LeNet Train(MnistDataset train, MnistClassifierTrainerOptions? options = null, Action<string>? log = null)
+    /// <param name="epochEnd">Called after each epoch with its number and the network (e.g. to save a checkpoint); the network is in eval mode during the call.</param>
+    public static LeNet Train(MnistDataset train, MnistClassifierTrainerOptions? options = null, Action<string>? log = null,
+        Action<int, LeNet>? epochEnd = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         options ??= new MnistClassifierTrainerOptions();
@@ -94,6 +96,11 @@ public static class MnistClassifierTrainer
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = lr;
             log?.Invoke($"epoch {epoch}/{options.Epochs}: mean loss {lossSum / steps:F4}, {clock.Elapsed.TotalSeconds:F1} s");
+            if (epochEnd is not null)
+            {
+                network.eval();
+                epochEnd(epoch, network);
+            }
         }
         network.eval();
         return network;
