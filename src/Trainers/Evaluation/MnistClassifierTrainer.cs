@@ -11,8 +11,8 @@ public sealed class MnistClassifierTrainerOptions
     /// <summary>Network architecture.</summary>
     public LeNetOptions Architecture { get; set; } = new();
 
-    /// <summary>Passes over the training set (default 6).</summary>
-    public int Epochs { get; set; } = 6;
+    /// <summary>Passes over the training set (default 5).</summary>
+    public int Epochs { get; set; } = 5;
 
     /// <summary>Images per Adam step (default 64).</summary>
     public int BatchSize { get; set; } = 64;
@@ -172,7 +172,7 @@ public static class MnistClassifierTrainer
         {
             network.Dispose();
             throw new InvalidDataException($"Classifier weights file '{path}' does not match the LeNet architecture " +
-                $"({architecture?.Conv1Channels ?? 32}/{architecture?.Conv2Channels ?? 64}/{architecture?.HiddenUnits ?? 128}): {e.Message}", e);
+                $"({network.Options.Conv1Channels}/{network.Options.Conv2Channels}/{network.Options.HiddenUnits}): {e.Message}", e);
         }
         network.eval();
         return network;
