@@ -154,7 +154,7 @@ internal sealed class BeamSearch : IDisposable
             _session.Logits(r).CopyTo(row);
             LogitsPipeline.LogSoftmax(row);
             var sequence = _sequences[r].AsSpan(0, _promptLength[r] + _generated);
-            pipeline.ApplyProcessors(sequence, _promptLength[r], row);
+            _request.ApplyProcessors(sequence, _promptLength[r], row);
             if (_random[b] is not null) pipeline.ApplyWarpers(sequence, _promptLength[r], row);
             float beamScore = (float)_beamScores[r];
             for (int v = 0; v < row.Length; v++) row[v] += beamScore;
@@ -266,6 +266,7 @@ internal sealed class BeamSearch : IDisposable
         for (int b = 0; b < _batch; b++)
         {
             var best = _hypotheses[b].Best();
+            if (best.Count == 0) best.Add(new BeamHypotheses.Hypothesis(0, [], [], FinishReason.Length)); // no room to generate
             for (int j = 0; j < n; j++)
             {
                 var h = best[Math.Min(j, best.Count - 1)];

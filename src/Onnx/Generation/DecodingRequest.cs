@@ -5,7 +5,8 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// <summary>Validated inputs shared by the greedy/sampling and beam-search loops.</summary>
 internal sealed class DecodingRequest
 {
-    public DecodingRequest(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Func<ITextTracker>? textTrackers, BeamEarlyStopping? earlyStopping)
+    public DecodingRequest(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Func<ITextTracker>? textTrackers,
+        BeamEarlyStopping? earlyStopping, IReadOnlyList<Func<ILogitsProcessor>>? extraProcessors = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -23,6 +24,9 @@ internal sealed class DecodingRequest
         EosTokenIds = [.. Pipeline.EosTokenIds];
         PadTokenId = options.PadTokenId ?? model.Config.PadTokenId ?? (EosTokenIds.Length > 0 ? EosTokenIds[0] : 0);
         TextTrackers = textTrackers;
+        ExtraProcessors = extraProcessors is { Count: > 0 }
+            ? [.. extraProcessors.Select((f, i) => f?.Invoke() ?? throw new ArgumentException($"LogitsProcessors[{i}] is null or returned null.", nameof(extraProcessors)))]
+            : [];
         EarlyStopping = earlyStopping ?? (options.EarlyStopping ? BeamEarlyStopping.WhenBeamsFinished : BeamEarlyStopping.Heuristic);
 
         int vocab = model.Config.VocabSize;
@@ -62,6 +66,26 @@ internal sealed class DecodingRequest
     public int[] EosTokenIds { get; }
     public int PadTokenId { get; }
     public Func<ITextTracker>? TextTrackers { get; }
+
+    /// <summary>Caller-supplied processors (one instance per call), run after the built-in ones and before the warpers.</summary>
+    public ILogitsProcessor[] ExtraProcessors { get; }
+
+    /// <summary>Built-in processors, then the caller's.</summary>
+    public void ApplyProcessors(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
+    {
+        Pipeline.ApplyProcessors(sequence, promptLength, scores);
+        foreach (var p in ExtraProcessors) p.Process(sequence, promptLength, scores);
+    }
+
+    /// <summary>Processors, then (when sampling) warpers and a draw, else the arg-max: <see cref="LogitsPipeline.NextToken"/> plus the caller's processors.</summary>
+    public int NextToken(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores, Random? rng)
+    {
+        if (ExtraProcessors.Length == 0) return Pipeline.NextToken(sequence, promptLength, scores, rng);
+        ApplyProcessors(sequence, promptLength, scores);
+        if (!Pipeline.DoSample) return LogitsPipeline.ArgMax(scores);
+        Pipeline.ApplyWarpers(sequence, promptLength, scores);
+        return Pipeline.Sample(scores, rng!);
+    }
     public BeamEarlyStopping EarlyStopping { get; }
 
     /// <summary>Prompt ids per prompt (an empty prompt replaced by the BOS id).</summary>

@@ -73,6 +73,18 @@ public sealed class CausalLM : IDisposable
     /// <summary>Where decode steps keep the cache on a GPU provider (so it never crosses to the host), or null on CPU.</summary>
     internal OrtMemoryInfo? DeviceCacheMemory { get; }
 
+    /// <summary>The .onnx file <see cref="Load"/> would open for <paramref name="path"/> (a model folder or an .onnx file).</summary>
+    /// <param name="path">A model folder or an .onnx file.</param>
+    public static string ResolveModelFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+            return FindModelFile(Path.GetFullPath(path));
+        if (File.Exists(path))
+            return Path.GetFullPath(path);
+        throw new FileNotFoundException($"Model path '{path}' does not exist (expected a model folder or an .onnx file).", path);
+    }
+
     /// <summary>
     /// Loads a model folder (onnx/model.onnx, model.onnx, decoder_model_merged.onnx, or the file named by genai_config.json)
     /// or a single .onnx file (configuration then read from its folder, or the parent of an <c>onnx/</c> folder).

@@ -81,6 +81,8 @@ internal sealed class DecoderSession : IDisposable
             throw new InvalidDataException($"'{model.ModelPath}': the cache inputs have symbolic head count/size and config.json gives no n_head/n_embd, so the empty first-step cache cannot be shaped.");
 
         _ids = new IndexTensorBuffer(_sig.InputIdsType, batchSize * Math.Max(1, capacity));
+        int vocabGuess = _sig.VocabSize > 0 ? _sig.VocabSize : (model.Config.VocabSize > 0 ? model.Config.VocabSize : 50257);
+        PrefillChunk = Math.Max(16, (int)Math.Min(int.MaxValue, 16_777_216L / ((long)batchSize * vocabGuess)));
         if (_sig.AttentionMaskType is { } maskType) _mask = new IndexTensorBuffer(maskType, batchSize * _capacity);
         if (_sig.PositionIdsType is { } positionType) _positions = new IndexTensorBuffer(positionType, batchSize * _capacity);
         if (_sig.Layout == DecoderLayout.OptimumMerged)
@@ -137,13 +139,26 @@ internal sealed class DecoderSession : IDisposable
             }
             _nextPosition[r] = prompt.Count;
         }
-        _length = longest;
-        Run(longest);
+        // Long prompts go through the cache in chunks, so the prefill never materialises [batch, prompt, vocab] logits at once.
+        int chunk = _sig.Layout == DecoderLayout.NoCache ? longest : Math.Max(1, PrefillChunk);
+        for (int done = 0; done < longest;)
+        {
+            int size = Math.Min(chunk, longest - done);
+            _length = done + size;
+            Run(size);
+            done += size;
+        }
     }
+
+    /// <summary>
+    /// Most prompt positions fed per prefill run: about 64 MB of logits per chunk (at least 16 positions); settable for tests.
+    /// </summary>
+    internal int PrefillChunk { get; set; }
 
     /// <summary>Feeds one unpadded sequence and copies out the logits of every position, [count, vocab].</summary>
     public float[] PrefillAllLogits(IReadOnlyList<int> tokens)
     {
+        PrefillChunk = tokens.Count; // every position's logits are wanted: one run
         Prefill([tokens], 0);
         int v = VocabSize, s = _logitsSequence;
         if (s != tokens.Count)

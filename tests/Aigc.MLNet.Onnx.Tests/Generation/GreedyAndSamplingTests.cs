@@ -228,4 +228,30 @@ public sealed class GreedyAndSamplingTests
         for (int p = 0; p < 2; p++) CollectionAssert.AreEqual(a[p].TokenIds.ToList(), b[p].TokenIds.ToList());
         Assert.ThrowsExactly<NotSupportedException>(() => last.ComputeLogits([0, 1]));
     }
+
+    private sealed class BanTokenProcessor(int token, List<string> seen) : ILogitsProcessor
+    {
+        public void Process(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
+        {
+            lock (seen) seen.Add($"{sequence.Length - promptLength}:{scores.Length}");
+            scores[token] = float.NegativeInfinity;
+        }
+    }
+
+    [TestMethod]
+    public void CustomLogitsProcessors_RunPerRowAndStep_ForGreedyAndBeams()
+    {
+        using var model = CausalLM.Load(CountingFolder());
+        var seen = new List<string>();
+        int created = 0;
+        var generator = new TextGenerator(model) { LogitsProcessors = [() => { created++; return new BanTokenProcessor(2, seen); }] };
+        // Counting 0 → 1 → (2 banned) → next best from row 1: 0 (-0.1) → 1 → 0.
+        var greedy = generator.GenerateTokens([0], new GenerationOptions { MaxNewTokens = 4 })[0];
+        CollectionAssert.AreEqual(new[] { 1, 0, 1, 0 }, greedy.TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { "0:6", "1:6", "2:6", "3:6" }, seen);
+        Assert.AreEqual(1, created, "one processor instance per call");
+        var beams = generator.GenerateTokens([[0]], new GenerationOptions { NumBeams = 2, MaxNewTokens = 3 });
+        Assert.IsFalse(beams[0].TokenIds.Contains(2));
+        Assert.AreEqual(2, created);
+    }
 }

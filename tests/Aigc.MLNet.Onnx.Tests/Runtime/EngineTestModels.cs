@@ -11,6 +11,24 @@ internal static class EngineTestModels
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"aigc-engine-tests-{Environment.ProcessId}");
     private static readonly ConcurrentDictionary<string, Lazy<string>> Cache = new();
 
+    static EngineTestModels()
+    {
+        // Remove folders of earlier test runs whose process is gone, and this run's folder when the process exits.
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), "aigc-engine-tests-*"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir)["aigc-engine-tests-".Length..], out int pid) || pid == Environment.ProcessId) continue;
+            bool alive;
+            try { using var p = System.Diagnostics.Process.GetProcessById(pid); alive = !p.HasExited; }
+            catch (ArgumentException) { alive = false; }
+            if (!alive)
+                try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { if (Directory.Exists(Root)) Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+    }
+
     public const int Gpt2Vocab = 97;
     public const int Gpt2Eos = 96;
 
