@@ -2,7 +2,7 @@
 // batch 12, 2000 iterations, dropout 0, lr 1e-3 → 1e-4 cosine, warm-up 100, AdamW β2 0.99, weight decay 0.1,
 // clip 1.0, 90/10 split), trained through mlContext.Generative().Trainers.Gpt, exported to ONNX and sampled through
 // the GenerateText transform.
-// Usage: dotnet run -c Release --project samples/ShakespeareGpt -- [iterations=2000] [outputFolder] [seed=1337]
+// Usage: dotnet run -c Release --project samples/ShakespeareGpt -- [iterations=2000] [outputFolder] [seed=1337] [learningRate=1e-3]
 using System.Diagnostics;
 using System.Globalization;
 using Aigc.MLNet.Onnx.Generation;
@@ -15,6 +15,7 @@ using Microsoft.ML.Data;
 int iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
 string output = args.Length > 1 ? args[1] : Path.Combine(DatasetPaths.Root, "models", "shakespeare-char-gpt");
 int seed = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1337;
+double learningRate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1e-3;
 
 var ml = new MLContext(seed: seed);
 var corpus = ml.Data.LoadTextCorpus(DatasetPaths.TinyShakespeareFile, TextCorpusUnit.Document);
@@ -23,6 +24,8 @@ var trainer = ml.Generative().Trainers.Gpt(new GptTrainerOptions
 {
     OutputFolder = output,
     MaxIterations = iterations,
+    LearningRate = learningRate,
+    MinLearningRate = learningRate / 10,
     Seed = seed,
     Progress = progress,
     Generation = new GenerationOptions { MaxNewTokens = 300, DoSample = true, Temperature = 0.8, TopK = 200, Seed = seed },
@@ -36,7 +39,7 @@ var prompts = ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "ROMEO
 string sample = model.Transform(prompts).GetColumn<string>("Completion").Single();
 Console.WriteLine();
 Console.WriteLine($"iterations {result.Iterations}, final train loss {result.FinalTrainLoss:F4}, best validation loss {result.BestValidationLoss:F4}");
-Console.WriteLine($"training wall time {trained.TotalSeconds:F1} s ({result.Elapsed.TotalSeconds:F1} s in the loop), {Environment.ProcessorCount} cores, seed {seed}");
+Console.WriteLine($"training wall time {trained.TotalSeconds:F1} s ({result.Elapsed.TotalSeconds:F1} s in the loop), {Environment.ProcessorCount} cores, seed {seed}, learning rate {learningRate:G3}");
 Console.WriteLine($"model folder: {output}");
 Console.WriteLine("sample (ROMEO:, temperature 0.8, top-k 200):");
 Console.WriteLine("ROMEO:" + sample);
