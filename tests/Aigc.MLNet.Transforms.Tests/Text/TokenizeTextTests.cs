@@ -93,6 +93,13 @@ public sealed class TokenizeTextTests
         CollectionAssert.AreEqual(new[] { "Text", "Ids", "Count" }, schema.Select(c => c.Name).ToArray());
         CollectionAssert.AreEqual(schema.Select(c => c.Name).ToArray(), shape.Select(c => c.Name).ToArray());
 
+        var both = estimator.Append(ml.Transforms.DetokenizeText("Back", "Ids", Gpt2Folder));
+        var bothShape = both.GetOutputSchema(SchemaShapes.Of<TextRow>(ml));
+        var bothSchema = both.Fit(data).GetOutputSchema(data.Schema);
+        CollectionAssert.AreEqual(new[] { "Text", "Ids", "Count", "Back" }, bothSchema.Select(c => c.Name).ToArray());
+        CollectionAssert.AreEqual(bothSchema.Select(c => c.Name).ToArray(), bothShape.Select(c => c.Name).ToArray());
+        Assert.AreEqual(TextDataViewType.Instance, bothSchema["Back"].Type);
+
         var wrong = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.DetokenizeText("Back", "Text", Gpt2Folder).Fit(data));
         StringAssert.Contains(wrong.Message, "'Text' must be a variable-length vector of Int32");
         var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.TokenizeText("Ids", "Body", Gpt2Folder).Fit(data));
