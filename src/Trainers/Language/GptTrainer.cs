@@ -103,13 +103,16 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
 
     /// <summary>Checks the text column; the fitted transformer applies to prompt data, so the schema is returned unchanged.</summary>
     /// <param name="inputSchema">Schema of the training data.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => CheckTextColumn(inputSchema, Options.TextColumnName, nameof(GptTrainer));
+
+    /// <summary>Fails unless <paramref name="column"/> is a String column of <paramref name="inputSchema"/>; returns the schema unchanged.</summary>
+    internal static SchemaShape CheckTextColumn(SchemaShape inputSchema, string column, string trainerName)
     {
-        var found = inputSchema.Where(c => c.Name == Options.TextColumnName).ToArray();
+        var found = inputSchema.Where(c => c.Name == column).ToArray();
         if (found.Length == 0)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"GptTrainer: text column '{Options.TextColumnName}' was not found; expected a String column.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{trainerName}: text column '{column}' was not found; expected a String column.");
         if (found[^1].Kind != SchemaShape.Column.VectorKind.Scalar || found[^1].ItemType != TextDataViewType.Instance)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"GptTrainer: text column '{Options.TextColumnName}' must be String; found {found[^1].ItemType}.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{trainerName}: text column '{column}' must be String; found {found[^1].ItemType}.");
         return inputSchema;
     }
 

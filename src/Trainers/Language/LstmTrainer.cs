@@ -84,15 +84,7 @@ public sealed class LstmTrainer : IEstimator<GenerateTextTransformer>
 
     /// <summary>Checks the text column; the fitted transformer applies to prompt data, so the schema is returned unchanged.</summary>
     /// <param name="inputSchema">Schema of the training data.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        var found = inputSchema.Where(c => c.Name == Options.TextColumnName).ToArray();
-        if (found.Length == 0)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"LstmTrainer: text column '{Options.TextColumnName}' was not found; expected a String column.");
-        if (found[^1].Kind != SchemaShape.Column.VectorKind.Scalar || found[^1].ItemType != TextDataViewType.Instance)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"LstmTrainer: text column '{Options.TextColumnName}' must be String; found {found[^1].ItemType}.");
-        return inputSchema;
-    }
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => GptTrainer.CheckTextColumn(inputSchema, Options.TextColumnName, nameof(LstmTrainer));
 
     private static void Validate(LstmTrainerOptions o)
     {

@@ -124,6 +124,10 @@ public sealed class LstmTrainerTests
         var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Lstm(new LstmTrainerOptions { OutputFolder = Folder(), TextColumnName = "Body" })
             .Fit(Rows(ml, ["x"])));
         StringAssert.Contains(missing.Message, "'Body' was not found");
+        var schema = Sequence.SchemaShapeOf.Row<TextRow>(ml);
+        var missingShape = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Lstm(new LstmTrainerOptions { OutputFolder = Folder(), TextColumnName = "Body" }).GetOutputSchema(schema));
+        StringAssert.Contains(missingShape.Message, "LstmTrainer: text column 'Body' was not found");
+        Assert.AreSame(schema, ml.Generative().Trainers.Lstm(Folder()).GetOutputSchema(schema));
         var noFolder = Assert.ThrowsExactly<ArgumentException>(() => ml.Generative().Trainers.Lstm(new LstmTrainerOptions()));
         StringAssert.Contains(noFolder.Message, "OutputFolder");
         var hidden = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Lstm(new LstmTrainerOptions { OutputFolder = "x", HiddenSize = 0 }));

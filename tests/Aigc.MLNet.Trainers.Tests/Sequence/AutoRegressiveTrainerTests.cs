@@ -105,6 +105,8 @@ public sealed class AutoRegressiveTrainerTests
         var text = ml.Data.LoadFromEnumerable(new[] { new TextRow { Value = "1" } });
         var wrongType = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.AutoRegressive().Fit(text));
         StringAssert.Contains(wrongType.Message, "must be Single or Double");
+        var shapeCheck = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.AutoRegressive().GetOutputSchema(SchemaShapeOf.Row<TextRow>(ml)));
+        StringAssert.Contains(shapeCheck.Message, "series column 'Value' must be Single or Double; found String");
         var nan = Assert.ThrowsExactly<ArgumentException>(() => ml.Generative().Trainers.AutoRegressive().Fit(Doubles(ml, [1, 2, double.NaN, 4, 5, 6, 7])));
         StringAssert.Contains(nan.Message, "non-finite value (NaN) at row 2");
         var tooShort = Assert.ThrowsExactly<ArgumentException>(() => ml.Generative().Trainers.AutoRegressive(order: 2).Fit(Doubles(ml, [1, 2, 3])));
