@@ -5,6 +5,7 @@ using Aigc.MLNet.Testing;
 using Aigc.MLNet.Trainers.Export;
 using Aigc.MLNet.Trainers.Language;
 using Aigc.MLNet.Transforms;
+using Aigc.MLNet.Transforms.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
@@ -79,6 +80,26 @@ public sealed class LstmTrainerTests
         string fresh = PipelineJson.RunInFreshProcess(zip, input, columns);
         Assert.AreEqual(inProcess, fresh);
         StringAssert.Contains(fresh, " lazy dog.");
+    }
+
+    [TestMethod]
+    public void TrainsWithTheGpt2BpeVocabulary()
+    {
+        var ml = new MLContext(seed: 1);
+        string folder = Folder();
+        var trainer = ml.Generative().Trainers.Lstm(new LstmTrainerOptions
+        {
+            OutputFolder = folder, Vocabulary = LanguageModelVocabulary.Gpt2Bpe, Gpt2VocabularyFolder = Path.GetDirectoryName(DatasetPaths.Gpt2VocabFile),
+            EmbeddingSize = 16, HiddenSize = 32, NumLayers = 1, BlockSize = 16, BatchSize = 8, MaxIterations = 80, WarmupIterations = 2,
+            LearningRate = 5e-2, MinLearningRate = 5e-3, ValidationFraction = 0, Generation = new GenerationOptions { MaxNewTokens = 6 },
+        });
+        var model = trainer.Fit(Rows(ml, Enumerable.Repeat("Hello world, hello ML.NET.", 30)));
+        Assert.IsLessThan(1.0f, trainer.LastResult!.Value.FinalTrainLoss, $"loss {trainer.LastResult.Value.FinalTrainLoss}");
+        using (var lm = CausalLM.Load(folder))
+            Assert.AreEqual(50257, lm.Config.VocabSize);
+        Assert.IsTrue(File.Exists(Path.Combine(folder, "tokenizer.json")));
+        string completion = model.Transform(ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "Hello world," } })).GetColumn<string>("Completion").Single();
+        Assert.AreEqual(" hello ML.NET.\n", completion[..15], completion);
     }
 
     [TestMethod]
