@@ -12,7 +12,7 @@ namespace Aigc.MLNet.Trainers.Sequence;
 /// | Column | Type | Used for |
 /// | --- | --- | --- |
 /// | <see cref="AutoRegressiveTrainerOptions.SeriesColumnName"/> (training data) | Single or Double | the series, in row order |
-/// | <see cref="AutoRegressiveTrainerOptions.HistoryColumnName"/> (data given to the fitted transformer) | variable-length vector of Single | recent past, most recent last, at least p values |
+/// | <see cref="AutoRegressiveTrainerOptions.HistoryColumnName"/> (data given to the fitted transformer) | vector of Single (fixed or variable length) | recent past, most recent last, at least p values |
 /// | <see cref="AutoRegressiveTrainerOptions.ForecastColumnName"/> (added by the fitted transformer) | variable-length vector of Single | <see cref="AutoRegressiveTrainerOptions.Horizon"/> values: the mean forecast or a seeded sample path |
 /// </remarks>
 public sealed class AutoRegressiveTrainer : IEstimator<AutoRegressiveTransformer>

@@ -67,8 +67,8 @@ public sealed class AutoRegressiveTransformer : ITransformer
     internal static void CheckHistoryColumn(DataViewSchema schema, string name)
     {
         var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"AutoRegressive: history column '{name}' was not found; expected a variable-length vector of Single.");
-        if (column.Type is not VectorDataViewType { ItemType: var item, Size: 0 } || item != NumberDataViewType.Single)
-            throw new ArgumentOutOfRangeException(nameof(schema), $"AutoRegressive: history column '{name}' must be a variable-length vector of Single; found {column.Type}.");
+            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"AutoRegressive: history column '{name}' was not found; expected a vector of Single.");
+        if (column.Type is not VectorDataViewType { ItemType: var item } || item != NumberDataViewType.Single)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"AutoRegressive: history column '{name}' must be a vector of Single; found {column.Type}.");
     }
 }

@@ -79,6 +79,16 @@ public sealed class AutoRegressiveTrainerTests
     }
 
     [TestMethod]
+    public void AcceptsFixedSizeHistoryVectors()
+    {
+        var ml = new MLContext(seed: 1);
+        var transformer = ml.Generative().Trainers.AutoRegressive(horizon: 3).Fit(Doubles(ml, Ar2Series(500, seed: 2)));
+        var rows = ml.Data.LoadFromEnumerable(new[] { new FixedHistoryRow { History = [1f, 2f, 3f, 4f] } });
+        float[] forecast = transformer.Transform(rows).GetColumn<float[]>("Forecast").Single();
+        CollectionAssert.AreEqual(transformer.Model.Continue([1.0, 2, 3, 4], 3).Select(v => (float)v).ToArray(), forecast);
+    }
+
+    [TestMethod]
     public void SavedPipelineReloadsInAFreshProcess()
     {
         var ml = new MLContext(seed: 1);
@@ -126,6 +136,12 @@ public sealed class AutoRegressiveTrainerTests
     }
 
     private static string Flatten(Exception e) => e.InnerException is null ? e.Message : e.Message + " | " + Flatten(e.InnerException);
+
+    public sealed class FixedHistoryRow
+    {
+        [VectorType(4)]
+        public float[] History { get; set; } = [];
+    }
 
     public sealed class DoubleRow
     {
