@@ -191,7 +191,7 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
         return (train, valid);
     }
 
-    internal static long[] Encode(Tokenizer tokenizer, string text, string what)
+    private static long[] Encode(Tokenizer tokenizer, string text, string what)
     {
         try
         {
