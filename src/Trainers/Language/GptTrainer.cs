@@ -62,23 +62,9 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
         string? validationText = validation is null ? null : ReadText(validation, o.TextColumnName, "validation data");
 
         Gpt2Weights? initial = o.InitialCheckpoint is null ? null : Gpt2Checkpoint.LoadWeights(o.InitialCheckpoint);
-        var (tokenizer, files, eosId) = CreateTokenizer(o, initial is null ? text : null);
-        long[] ids = Encode(tokenizer, text, "training data");
-        long[] train = ids, valid;
-        if (validationText is not null)
-        {
-            valid = Encode(tokenizer, validationText, "validation data");
-        }
-        else
-        {
-            int held = (int)(ids.Length * o.ValidationFraction);
-            train = ids[..(ids.Length - held)];
-            valid = ids[(ids.Length - held)..];
-        }
-        if (train.Length <= o.BlockSize)
-            throw new ArgumentException($"The training text has {train.Length} tokens after the validation split; GptTrainer needs more than BlockSize ({o.BlockSize}).", nameof(input));
-        if (valid.Length > 0 && valid.Length <= o.BlockSize)
-            throw new ArgumentException($"The validation text has {valid.Length} tokens; it needs more than BlockSize ({o.BlockSize}). Raise ValidationFraction, give more text, or set it to 0.", nameof(validation));
+        string? gpt2Folder = o.Gpt2VocabularyFolder ?? (o.InitialCheckpoint is null ? null : Path.GetDirectoryName(Path.GetFullPath(o.InitialCheckpoint)));
+        var (tokenizer, files, eosId) = CreateTokenizer(initial is null ? o.Vocabulary : LanguageModelVocabulary.Gpt2Bpe, gpt2Folder, text, "GptTrainerOptions");
+        var (train, valid) = SplitTokens(tokenizer, text, validationText, o.ValidationFraction, o.BlockSize, nameof(GptTrainer));
 
         var device = TrainingDevice.Resolve(o.Device);
         if (o.Threads > 0)
@@ -117,13 +103,16 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
 
     /// <summary>Checks the text column; the fitted transformer applies to prompt data, so the schema is returned unchanged.</summary>
     /// <param name="inputSchema">Schema of the training data.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => CheckTextColumn(inputSchema, Options.TextColumnName, nameof(GptTrainer));
+
+    /// <summary>Fails unless <paramref name="column"/> is a String column of <paramref name="inputSchema"/>; returns the schema unchanged.</summary>
+    internal static SchemaShape CheckTextColumn(SchemaShape inputSchema, string column, string trainerName)
     {
-        var found = inputSchema.Where(c => c.Name == Options.TextColumnName).ToArray();
+        var found = inputSchema.Where(c => c.Name == column).ToArray();
         if (found.Length == 0)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"GptTrainer: text column '{Options.TextColumnName}' was not found; expected a String column.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{trainerName}: text column '{column}' was not found; expected a String column.");
         if (found[^1].Kind != SchemaShape.Column.VectorKind.Scalar || found[^1].ItemType != TextDataViewType.Instance)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"GptTrainer: text column '{Options.TextColumnName}' must be String; found {found[^1].ItemType}.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{trainerName}: text column '{column}' must be String; found {found[^1].ItemType}.");
         return inputSchema;
     }
 
@@ -165,19 +154,41 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
         return sb.ToString();
     }
 
-    private static (Tokenizer Tokenizer, Gpt2TokenizerFiles Files, int EosId) CreateTokenizer(GptTrainerOptions o, string? corpus)
+    /// <summary>The tokenizer, its exportable files and the end-of-text id: characters of <paramref name="corpus"/> plus <see cref="EndOfTextCharacter"/>, or GPT-2 BPE from <paramref name="gpt2Folder"/>.</summary>
+    internal static (Tokenizer Tokenizer, Gpt2TokenizerFiles Files, int EosId) CreateTokenizer(LanguageModelVocabulary vocabulary, string? gpt2Folder, string corpus, string optionsName)
     {
-        if (o.Vocabulary == LanguageModelVocabulary.Characters && corpus is not null)
+        if (vocabulary == LanguageModelVocabulary.Characters)
         {
             var chars = CharTokenizer.FromCorpus(corpus.Contains(EndOfTextCharacter, StringComparison.Ordinal) ? corpus : corpus + EndOfTextCharacter);
             var inOrder = chars.Vocabulary.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray();
             return (chars, Gpt2TokenizerFiles.CharacterLevel(inOrder), chars.Vocabulary[EndOfTextCharacter]);
         }
-        string folder = o.Gpt2VocabularyFolder
-            ?? (o.InitialCheckpoint is not null ? Path.GetDirectoryName(Path.GetFullPath(o.InitialCheckpoint))! : throw new ArgumentException(
-                "GptTrainerOptions.Gpt2VocabularyFolder must name a folder with vocab.json and merges.txt for the GPT-2 BPE vocabulary.", nameof(o)));
+        string folder = gpt2Folder ?? throw new ArgumentException(
+            $"{optionsName}.Gpt2VocabularyFolder must name a folder with vocab.json and merges.txt for the GPT-2 BPE vocabulary.", optionsName);
         string vocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         return (Gpt2Tokenizer.Create(vocab, merges), Gpt2TokenizerFiles.Bpe(vocab, merges), Gpt2Tokenizer.EndOfTextTokenId);
+    }
+
+    /// <summary>Tokenizes the training (and validation) text and holds out the end of the stream when no validation text is given.</summary>
+    internal static (long[] Train, long[] Valid) SplitTokens(Tokenizer tokenizer, string text, string? validationText, double validationFraction, int blockSize, string trainerName)
+    {
+        long[] ids = Encode(tokenizer, text, "training data");
+        long[] train = ids, valid;
+        if (validationText is not null)
+        {
+            valid = Encode(tokenizer, validationText, "validation data");
+        }
+        else
+        {
+            int held = (int)(ids.Length * validationFraction);
+            train = ids[..(ids.Length - held)];
+            valid = ids[(ids.Length - held)..];
+        }
+        if (train.Length <= blockSize)
+            throw new ArgumentException($"The training text has {train.Length} tokens after the validation split; {trainerName} needs more than BlockSize ({blockSize}).", "input");
+        if (valid.Length > 0 && valid.Length <= blockSize)
+            throw new ArgumentException($"The validation text has {valid.Length} tokens; it needs more than BlockSize ({blockSize}). Raise ValidationFraction, give more text, or set it to 0.", "validation");
+        return (train, valid);
     }
 
     private static long[] Encode(Tokenizer tokenizer, string text, string what)
@@ -219,7 +230,7 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
     }
 
     /// <summary>Forwards reports to the user's sink and to ML.NET's log.</summary>
-    private sealed class ChannelProgress(IChannel channel, IProgress<LanguageModelTrainingProgress>? inner) : IProgress<LanguageModelTrainingProgress>
+    internal sealed class ChannelProgress(IChannel channel, IProgress<LanguageModelTrainingProgress>? inner) : IProgress<LanguageModelTrainingProgress>
     {
         public void Report(LanguageModelTrainingProgress value)
         {

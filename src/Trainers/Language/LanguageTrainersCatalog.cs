@@ -13,4 +13,29 @@ public static class LanguageTrainersCatalog
         ArgumentNullException.ThrowIfNull(trainers);
         return new GptTrainer(trainers.Context, options);
     }
+
+    /// <summary>An LSTM language-model trainer (character or GPT-2 BPE vocabulary); the fitted model is exported to ONNX and served by GenerateText.</summary>
+    /// <param name="trainers">The generative trainers catalog.</param>
+    /// <param name="options">Architecture, optimisation, export folder and the returned transformer's generation options.</param>
+    public static LstmTrainer Lstm(this GenerativeTrainers trainers, LstmTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(trainers);
+        return new LstmTrainer(trainers.Context, options);
+    }
+
+    /// <summary>An LSTM language-model trainer with a character vocabulary.</summary>
+    /// <param name="trainers">The generative trainers catalog.</param>
+    /// <param name="outputFolder">Folder the trained model is exported to.</param>
+    /// <param name="textColumnName">Training text column (String).</param>
+    /// <param name="hiddenSize">LSTM state width.</param>
+    /// <param name="numLayers">Stacked LSTM layers.</param>
+    /// <param name="maxIterations">Optimiser steps.</param>
+    /// <param name="seed">Seed of initialisation and batch sampling.</param>
+    public static LstmTrainer Lstm(this GenerativeTrainers trainers, string outputFolder, string textColumnName = "Text",
+        int hiddenSize = 256, int numLayers = 2, int maxIterations = 2000, int seed = 1337)
+        => Lstm(trainers, new LstmTrainerOptions
+        {
+            OutputFolder = outputFolder, TextColumnName = textColumnName, HiddenSize = hiddenSize, NumLayers = numLayers,
+            MaxIterations = maxIterations, Seed = seed,
+        });
 }
