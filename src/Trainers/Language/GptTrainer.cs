@@ -18,12 +18,12 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <remarks>
 /// | Column | Type | Used for |
 /// | --- | --- | --- |
-/// | <see cref="GptTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
-/// | <see cref="GptTrainerOptions.PromptColumnName"/> (data given to the fitted transformer) | String | prompts |
-/// | <see cref="GptTrainerOptions.CompletionColumnName"/> (added by the fitted transformer) | String | completions |
-/// Training: random windows of <see cref="GptTrainerOptions.BlockSize"/> tokens, AdamW, warm-up + cosine schedule,
-/// gradient clipping, validation every <see cref="GptTrainerOptions.EvalInterval"/> steps (the last
-/// <see cref="GptTrainerOptions.ValidationFraction"/> of the stream, or a validation IDataView), optional early
+/// | <see cref="LanguageModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
+/// | <see cref="LanguageModelTrainerOptions.PromptColumnName"/> (data given to the fitted transformer) | String | prompts |
+/// | <see cref="LanguageModelTrainerOptions.CompletionColumnName"/> (added by the fitted transformer) | String | completions |
+/// Training: random windows of <see cref="LanguageModelTrainerOptions.BlockSize"/> tokens, AdamW, warm-up + cosine schedule,
+/// gradient clipping, validation every <see cref="LanguageModelTrainerOptions.EvalInterval"/> steps (the last
+/// <see cref="LanguageModelTrainerOptions.ValidationFraction"/> of the stream, or a validation IDataView), optional early
 /// stopping, checkpoints with exact resume. Fine-tuning starts from a GPT-2 safetensors checkpoint.
 /// </remarks>
 public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
@@ -46,7 +46,7 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
     /// <summary>Losses and steps of the last <see cref="Fit(IDataView)"/>, or null before the first.</summary>
     public LanguageModelTrainingResult? LastResult { get; private set; }
 
-    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="GptTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
+    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="LanguageModelTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
     /// <param name="input">Training data with the text column.</param>
     public GenerateTextTransformer Fit(IDataView input) => Fit(input, null);
 
@@ -84,14 +84,7 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
         model.to(device);
         channel.Info(MessageSensitivity.None, "{0}", $"GptTrainer: {model.Architecture}, {train.Length:N0} training and {valid.Length:N0} validation tokens.");
 
-        var settings = new LanguageModelTrainingSettings
-        {
-            BatchSize = o.BatchSize, BlockSize = o.BlockSize, MaxIterations = o.MaxIterations,
-            Schedule = new WarmupCosineSchedule(o.LearningRate, o.MinLearningRate, o.WarmupIterations, Math.Max(o.WarmupIterations, o.MaxIterations)),
-            WeightDecay = o.WeightDecay, Beta2 = o.Beta2, GradientClip = o.GradientClip,
-            EvalInterval = valid.Length > 0 ? o.EvalInterval : 0, EvalIterations = o.EvalIterations, EarlyStoppingPatience = o.EarlyStoppingPatience,
-            Seed = o.Seed, CheckpointFolder = o.CheckpointFolder, CheckpointEveryNSteps = o.CheckpointEveryNSteps, Resume = o.Resume,
-        };
+        var settings = o.ToTrainingSettings(hasValidation: valid.Length > 0);
         var progress = new ChannelProgress(channel, o.Progress);
         LastResult = LanguageModelTraining.Run(model, train, valid.Length > 0 ? valid : null, settings, progress, o.CancellationToken);
 

@@ -16,12 +16,12 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <remarks>
 /// | Column | Type | Used for |
 /// | --- | --- | --- |
-/// | <see cref="LstmTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
-/// | <see cref="LstmTrainerOptions.PromptColumnName"/> (data given to the fitted transformer) | String | prompts |
-/// | <see cref="LstmTrainerOptions.CompletionColumnName"/> (added by the fitted transformer) | String | completions |
-/// Training is <see cref="GptTrainer"/>'s: random windows of <see cref="LstmTrainerOptions.BlockSize"/> tokens (each
+/// | <see cref="LanguageModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
+/// | <see cref="LanguageModelTrainerOptions.PromptColumnName"/> (data given to the fitted transformer) | String | prompts |
+/// | <see cref="LanguageModelTrainerOptions.CompletionColumnName"/> (added by the fitted transformer) | String | completions |
+/// Training is <see cref="GptTrainer"/>'s: random windows of <see cref="LanguageModelTrainerOptions.BlockSize"/> tokens (each
 /// starting from a zero state), AdamW, warm-up + cosine schedule, gradient clipping, validation every
-/// <see cref="LstmTrainerOptions.EvalInterval"/> steps, optional early stopping, checkpoints with exact resume.
+/// <see cref="LanguageModelTrainerOptions.EvalInterval"/> steps, optional early stopping, checkpoints with exact resume.
 /// The exported graph has no attention mask, so keep GenerateText's batch size at 1 (the default) unless prompts have equal lengths.
 /// </remarks>
 public sealed class LstmTrainer : IEstimator<GenerateTextTransformer>
@@ -41,7 +41,7 @@ public sealed class LstmTrainer : IEstimator<GenerateTextTransformer>
     /// <summary>Losses and steps of the last <see cref="Fit(IDataView)"/>, or null before the first.</summary>
     public LanguageModelTrainingResult? LastResult { get; private set; }
 
-    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="LstmTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
+    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="LanguageModelTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
     /// <param name="input">Training data with the text column.</param>
     public GenerateTextTransformer Fit(IDataView input) => Fit(input, null);
 
@@ -66,14 +66,7 @@ public sealed class LstmTrainer : IEstimator<GenerateTextTransformer>
         model.to(device);
         channel.Info(MessageSensitivity.None, "{0}", $"LstmTrainer: {model.Architecture}, {train.Length:N0} training and {valid.Length:N0} validation tokens.");
 
-        var settings = new LanguageModelTrainingSettings
-        {
-            BatchSize = o.BatchSize, BlockSize = o.BlockSize, MaxIterations = o.MaxIterations,
-            Schedule = new WarmupCosineSchedule(o.LearningRate, o.MinLearningRate, o.WarmupIterations, Math.Max(o.WarmupIterations, o.MaxIterations)),
-            WeightDecay = o.WeightDecay, Beta2 = o.Beta2, GradientClip = o.GradientClip,
-            EvalInterval = valid.Length > 0 ? o.EvalInterval : 0, EvalIterations = o.EvalIterations, EarlyStoppingPatience = o.EarlyStoppingPatience,
-            Seed = o.Seed, CheckpointFolder = o.CheckpointFolder, CheckpointEveryNSteps = o.CheckpointEveryNSteps, Resume = o.Resume,
-        };
+        var settings = o.ToTrainingSettings(hasValidation: valid.Length > 0);
         var progress = new GptTrainer.ChannelProgress(channel, o.Progress);
         LastResult = LanguageModelTraining.Run(model, train, valid.Length > 0 ? valid : null, settings, progress, o.CancellationToken);
 
