@@ -113,7 +113,7 @@ public sealed class TextGenerator
         options ??= new GenerationOptions();
         var tokenizer = Tokenizer;
         var stops = options.StopSequences;
-        Func<ITextTracker>? trackers = tokenizer is null ? null : () => new DecodedTextTracker(tokenizer, stops);
+        Func<ITextTracker>? trackers = tokenizer is null ? null : () => new StreamingTextTracker(tokenizer, stops);
         return new DecodingRequest(Model, prompts, options, trackers, earlyStopping);
     }
 

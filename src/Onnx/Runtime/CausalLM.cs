@@ -39,7 +39,7 @@ public sealed class CausalLM : IDisposable
     /// <summary>The folder the configuration and tokenizer files were read from, or null.</summary>
     public string? ModelFolder { get; }
 
-    /// <summary>The tokenizer found beside the model (vocab.json + merges.txt), or null.</summary>
+    /// <summary>The tokenizer found beside the model (vocab.json + merges.txt for GPT-2 BPE, or a character vocab.json), or null.</summary>
     public Tokenizer? Tokenizer { get; }
 
     /// <summary>The input/output convention detected from the session's metadata.</summary>
@@ -142,8 +142,8 @@ public sealed class CausalLM : IDisposable
 
     private static Tokenizer? LoadTokenizer(string folder)
     {
-        string vocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
-        return File.Exists(vocab) && File.Exists(merges) ? Gpt2Tokenizer.Create(vocab, merges) : null;
+        // vocab.json (+ merges.txt for byte-level BPE) is what the exporter and Hugging Face GPT-2 folders carry.
+        return File.Exists(Path.Combine(folder, AutoTokenizer.VocabFileName)) ? AutoTokenizer.FromFolder(folder) : null;
     }
 
     private static string FindModelFile(string folder)

@@ -34,6 +34,8 @@ internal sealed class DecoderSession : IDisposable
     private int _length;
 
     private OrtValue[]? _past;
+    private OrtValue[]? _sparePresents;
+    private long[]? _cacheShape;
     private readonly IndexTensorBuffer _ids;
     private readonly IndexTensorBuffer? _mask;
     private readonly IndexTensorBuffer? _positions;
@@ -289,11 +291,11 @@ internal sealed class DecoderSession : IDisposable
             {
                 // Decode step: logits land in the reusable buffer, presents in freshly allocated tensors one position longer.
                 _outputValues[0] = StepLogitsValue();
-                presents = new OrtValue[_sig.PresentNames.Length];
+                presents = _sparePresents ??= new OrtValue[_sig.PresentNames.Length];
+                _sparePresents = null;
+                long[] shape = CacheShape(_length);
                 for (int i = 0; i < presents.Length; i++)
                 {
-                    long[] shape = _past![i].GetTensorTypeAndShape().Shape;
-                    shape[^2] += 1;
                     presents[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _sig.CacheType, shape);
                     _outputValues[i + 1] = presents[i];
                 }
@@ -322,7 +324,12 @@ internal sealed class DecoderSession : IDisposable
                 var old = _past!;
                 _past = presents;
                 presents = null;
-                foreach (var value in old) value.Dispose();
+                for (int i = 0; i < old.Length; i++)
+                {
+                    old[i].Dispose();
+                    old[i] = null!;
+                }
+                _sparePresents = old; // the array (not the tensors) is reused for the next step's outputs
             }
             else
             {
@@ -373,10 +380,26 @@ internal sealed class DecoderSession : IDisposable
         _useConverted = true;
     }
 
+    /// <summary>The cache tensor shape for <paramref name="length"/> positions, in one reused array (ONNX Runtime copies shapes).</summary>
+    private long[] CacheShape(int length)
+    {
+        if (_sig.Layout == DecoderLayout.OrtGpt2)
+        {
+            _cacheShape ??= [2, _batch, _heads, 0, _headSize];
+            _cacheShape[3] = length;
+        }
+        else
+        {
+            _cacheShape ??= [_batch, _heads, 0, _headSize];
+            _cacheShape[2] = length;
+        }
+        return _cacheShape;
+    }
+
     private OrtValue[] CreateEmptyCache()
     {
         var cache = new OrtValue[_sig.PastNames.Length];
-        long[] shape = _sig.Layout == DecoderLayout.OrtGpt2 ? [2, _batch, _heads, 0, _headSize] : [_batch, _heads, 0, _headSize];
+        long[] shape = CacheShape(0);
         for (int i = 0; i < cache.Length; i++)
             cache[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _sig.CacheType, shape);
         return cache;
