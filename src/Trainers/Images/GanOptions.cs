@@ -1,0 +1,48 @@
+using Aigc.MLNet.Trainers.Training;
+
+namespace Aigc.MLNet.Trainers.Images;
+
+/// <summary>Options of the MLP GAN trainer (<see cref="ImageTrainersCatalog.Gan(Aigc.MLNet.Transforms.GenerativeTrainers, GanOptions)"/>).</summary>
+public sealed class GanOptions : GenerativeTrainerOptions
+{
+    /// <summary>Folder that receives <c>generator.onnx</c> and <c>model.json</c>; the fitted transformer refers to it by absolute path.</summary>
+    public string ModelFolder { get; set; } = "";
+
+    /// <summary>Training pixel column: Vector&lt;Single, 784&gt; in [0, 1].</summary>
+    public string PixelColumnName { get; set; } = "Pixels";
+
+    /// <summary>Class column (Key&lt;UInt32, ClassCount&gt; or Int32) for a conditional GAN; null trains an unconditional GAN.</summary>
+    public string? LabelColumnName { get; set; }
+
+    /// <summary>Classes of a conditional GAN.</summary>
+    public int ClassCount { get; set; } = 10;
+
+    /// <summary>Size of the latent vector z.</summary>
+    public int LatentSize { get; set; } = 100;
+
+    /// <summary>Adam learning rate of both networks (DCGAN practice 2e-4; the seed scripts use 1e-4).</summary>
+    public double LearningRate { get; set; } = 2e-4;
+
+    /// <summary>Adam β1 (0.5 as in DCGAN).</summary>
+    public double Beta1 { get; set; } = 0.5;
+
+    /// <summary>Adam β2.</summary>
+    public double Beta2 { get; set; } = 0.999;
+
+    /// <summary>Seed column of the fitted GenerateImages transformer (Int32).</summary>
+    public string SeedColumnName { get; set; } = "Seed";
+
+    /// <summary>Image column the fitted transformer writes.</summary>
+    public string OutputColumnName { get; set; } = "Image";
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (string.IsNullOrWhiteSpace(ModelFolder)) throw new ArgumentException("ModelFolder must name the folder that receives the exported generator.", nameof(ModelFolder));
+        if (LatentSize <= 0) throw new ArgumentOutOfRangeException(nameof(LatentSize), LatentSize, "LatentSize must be positive.");
+        if (LabelColumnName is not null && ClassCount < 2) throw new ArgumentOutOfRangeException(nameof(ClassCount), ClassCount, "A conditional GAN needs ClassCount ≥ 2.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+        if (Beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, "Beta1 must be in [0, 1).");
+        if (Beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Beta2 must be in [0, 1).");
+    }
+}

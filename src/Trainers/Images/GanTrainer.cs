@@ -1,0 +1,122 @@
+using Aigc.MLNet.Trainers.Export;
+using Aigc.MLNet.Trainers.Models;
+using Aigc.MLNet.Trainers.Training;
+using Aigc.MLNet.Transforms.Images;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Aigc.MLNet.Trainers.Images;
+
+/// <summary>
+/// Trains an MLP GAN (optionally class-conditional) with TorchSharp on a pixel column, exports the generator to ONNX
+/// and returns a GenerateImages transformer that serves it through ONNX Runtime.
+/// </summary>
+/// <remarks>
+/// | Column | Direction | Type |
+/// | --- | --- | --- |
+/// | PixelColumnName | training input | Vector&lt;Single, 784&gt; in [0, 1] |
+/// | LabelColumnName | training input (conditional) | Key&lt;UInt32, ClassCount&gt; or Int32 |
+/// | SeedColumnName | fitted transformer input | Int32 |
+/// | LabelColumnName | fitted transformer input (conditional) | Int32 class |
+/// | OutputColumnName | fitted transformer output | Vector&lt;Single, 784&gt; in [0, 1] |
+/// The fitted transformer takes rows of seeds, not the training rows.
+/// </remarks>
+public sealed class GanTrainer : IEstimator<ITransformer>
+{
+    private readonly MLContext _mlContext;
+    private readonly GanOptions _options;
+
+    internal GanTrainer(MLContext mlContext, GanOptions options)
+    {
+        _mlContext = mlContext;
+        _options = options;
+        options.Validate();
+    }
+
+    /// <summary>Trains, exports the generator into <see cref="GanOptions.ModelFolder"/> and returns the GenerateImages transformer.</summary>
+    public ITransformer Fit(IDataView input)
+    {
+        var result = Train(input);
+        bool conditional = _options.LabelColumnName is not null;
+        IDataView schemaOnly = conditional
+            ? _mlContext.Data.LoadFromEnumerable(new[] { new SeedLabel() }, SeedSchema(true))
+            : _mlContext.Data.LoadFromEnumerable(new[] { new SeedLabel() }, SeedSchema(false));
+        return _mlContext.Transforms.GenerateImages(new GenerateImagesOptions
+        {
+            ModelFolder = result.ModelFolder,
+            SeedColumnName = _options.SeedColumnName,
+            LabelColumnName = _options.LabelColumnName,
+            OutputColumnName = _options.OutputColumnName,
+        }).Fit(schemaOnly);
+    }
+
+    /// <summary>Trains and exports; returns the model folder and the run's figures.</summary>
+    public ImageTrainingResult Train(IDataView input)
+    {
+        var o = _options;
+        var data = ImageTrainingData.Read(input, o.PixelColumnName, ImageTransformsCatalog.MnistPixelCount, o.LabelColumnName, o.ClassCount);
+        var device = TrainingDevice.Resolve(o.Device);
+        if (o.Threads > 0) torch.set_num_threads(o.Threads);
+        int classes = o.LabelColumnName is null ? 0 : o.ClassCount;
+        torch.manual_seed(o.Seed);
+        using var generator = new MlpGenerator(o.LatentSize, data.Features, classes);
+        using var discriminator = new MlpDiscriminator(data.Features, classes);
+        generator.to(device);
+        discriminator.to(device);
+        using var task = new GanTrainingTask(generator, discriminator, o.LearningRate, o.Beta1, o.Beta2);
+        using var channel = ((IHostEnvironment)_mlContext).Start(nameof(GanTrainer));
+        var summary = TrainingLoop.Run(task, data, o, device, channel);
+
+        generator.to(torch.CPU);
+        Directory.CreateDirectory(o.ModelFolder);
+        const string file = "generator.onnx";
+        ImageModelExport.Generator(generator).Save(Path.Combine(o.ModelFolder, file));
+        new ImageModelManifest
+        {
+            Kind = classes > 0 ? "ConditionalGan" : "Gan",
+            Architecture = "Mlp",
+            LatentSize = o.LatentSize,
+            ClassCount = classes,
+            GeneratorFile = file,
+        }.Save(o.ModelFolder);
+        return new ImageTrainingResult { ModelFolder = Path.GetFullPath(o.ModelFolder), Summary = summary };
+    }
+
+    /// <summary>Checks the training columns; the fitted transformer's schema depends on seed rows, so the input shape is returned.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ImageSchemaChecks.RequirePixels(inputSchema, _options.PixelColumnName);
+        if (_options.LabelColumnName is not null && !inputSchema.Any(c => c.Name == _options.LabelColumnName))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' (LabelColumnName) was not found.");
+        return inputSchema;
+    }
+
+    private SchemaDefinition SeedSchema(bool conditional)
+    {
+        var schema = SchemaDefinition.Create(typeof(SeedLabel));
+        schema[nameof(SeedLabel.Seed)].ColumnName = _options.SeedColumnName;
+        if (conditional) schema[nameof(SeedLabel.Label)].ColumnName = _options.LabelColumnName!;
+        else schema.Remove(schema[nameof(SeedLabel.Label)]);
+        return schema;
+    }
+
+    private sealed class SeedLabel
+    {
+        public int Seed { get; set; }
+        public int Label { get; set; }
+    }
+}
+
+internal static class ImageSchemaChecks
+{
+    public static void RequirePixels(SchemaShape schema, string column)
+    {
+        var found = schema.Where(c => c.Name == column).ToList();
+        if (found.Count == 0)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Pixel column '{column}' (PixelColumnName) was not found; expected Vector<Single, 784>.");
+        if (found[0].Kind != SchemaShape.Column.VectorKind.Vector || !found[0].ItemType.Equals(NumberDataViewType.Single))
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Pixel column '{column}' (PixelColumnName) has type {found[0].ItemType} ({found[0].Kind}); expected Vector<Single, 784>.");
+    }
+}

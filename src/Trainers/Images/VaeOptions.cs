@@ -1,0 +1,43 @@
+using Aigc.MLNet.Trainers.Training;
+
+namespace Aigc.MLNet.Trainers.Images;
+
+/// <summary>Options of the MLP VAE trainer (<see cref="ImageTrainersCatalog.Vae(Aigc.MLNet.Transforms.GenerativeTrainers, VaeOptions)"/>).</summary>
+public sealed class VaeOptions : GenerativeTrainerOptions
+{
+    /// <summary>Creates options with the pytorch/examples defaults (batch 128, Adam 1e-3, latent 20).</summary>
+    public VaeOptions() => BatchSize = 128;
+
+    /// <summary>Folder that receives <c>encoder.onnx</c>, <c>decoder.onnx</c> and <c>model.json</c>; the fitted transformer refers to it by absolute path.</summary>
+    public string ModelFolder { get; set; } = "";
+
+    /// <summary>Training pixel column: Vector&lt;Single, 784&gt; in [0, 1].</summary>
+    public string PixelColumnName { get; set; } = "Pixels";
+
+    /// <summary>Size of the latent vector z.</summary>
+    public int LatentSize { get; set; } = 20;
+
+    /// <summary>Width of the hidden layers.</summary>
+    public int HiddenSize { get; set; } = 400;
+
+    /// <summary>Adam learning rate.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>Posterior mean column of the fitted transformer.</summary>
+    public string MeanColumnName { get; set; } = "LatentMean";
+
+    /// <summary>Posterior log-variance column of the fitted transformer.</summary>
+    public string LogVarianceColumnName { get; set; } = "LatentLogVariance";
+
+    /// <summary>Reconstruction column of the fitted transformer.</summary>
+    public string ReconstructionColumnName { get; set; } = "Reconstruction";
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (string.IsNullOrWhiteSpace(ModelFolder)) throw new ArgumentException("ModelFolder must name the folder that receives the exported encoder and decoder.", nameof(ModelFolder));
+        if (LatentSize <= 0) throw new ArgumentOutOfRangeException(nameof(LatentSize), LatentSize, "LatentSize must be positive.");
+        if (HiddenSize <= 0) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "HiddenSize must be positive.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+    }
+}

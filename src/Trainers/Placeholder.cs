@@ -1,4 +1,0 @@
-namespace Aigc.MLNet.Trainers;
-
-/// <summary>Placeholder.</summary>
-public static class Placeholder { }

@@ -1,0 +1,57 @@
+namespace Aigc.MLNet.Transforms.Images;
+
+/// <summary>Options shared by the image transforms.</summary>
+public abstract class ImageTransformOptions
+{
+    /// <summary>Folder written by a GAN or VAE trainer (<c>model.json</c> + ONNX files). Saved pipelines refer to it by absolute path.</summary>
+    public string ModelFolder { get; set; } = "";
+
+    /// <summary>ONNX Runtime intra-op threads per session; 0 keeps ONNX Runtime's default.</summary>
+    public int IntraOpThreads { get; set; }
+}
+
+/// <summary>Options of <see cref="ImageTransformsCatalog.GenerateImages(Microsoft.ML.TransformsCatalog, GenerateImagesOptions)"/>.</summary>
+public sealed class GenerateImagesOptions : ImageTransformOptions
+{
+    /// <summary>Output image column (Vector&lt;Single, 784&gt; in [0, 1]).</summary>
+    public string OutputColumnName { get; set; } = "Image";
+
+    /// <summary>Int32 seed column; each seed names one latent vector (<see cref="LatentSampler"/>).</summary>
+    public string SeedColumnName { get; set; } = "Seed";
+
+    /// <summary>Int32 class column for a conditional GAN; null for an unconditional one.</summary>
+    public string? LabelColumnName { get; set; }
+}
+
+/// <summary>Options of <see cref="ImageTransformsCatalog.EncodeLatent(Microsoft.ML.TransformsCatalog, EncodeLatentOptions)"/>.</summary>
+public sealed class EncodeLatentOptions : ImageTransformOptions
+{
+    /// <summary>Input pixel column (Vector&lt;Single, 784&gt; in [0, 1]).</summary>
+    public string InputColumnName { get; set; } = "Pixels";
+
+    /// <summary>Output posterior mean column.</summary>
+    public string MeanColumnName { get; set; } = "LatentMean";
+
+    /// <summary>Output posterior log-variance column.</summary>
+    public string LogVarianceColumnName { get; set; } = "LatentLogVariance";
+}
+
+/// <summary>Options of <see cref="ImageTransformsCatalog.DecodeLatent(Microsoft.ML.TransformsCatalog, DecodeLatentOptions)"/>.</summary>
+public sealed class DecodeLatentOptions : ImageTransformOptions
+{
+    /// <summary>Input latent column (Vector&lt;Single, latent size&gt;).</summary>
+    public string InputColumnName { get; set; } = "Latent";
+
+    /// <summary>Output image column.</summary>
+    public string OutputColumnName { get; set; } = "Image";
+}
+
+/// <summary>Options of <see cref="ImageTransformsCatalog.Reconstruct(Microsoft.ML.TransformsCatalog, ReconstructOptions)"/>.</summary>
+public sealed class ReconstructOptions : ImageTransformOptions
+{
+    /// <summary>Input pixel column (Vector&lt;Single, 784&gt; in [0, 1]).</summary>
+    public string InputColumnName { get; set; } = "Pixels";
+
+    /// <summary>Output reconstruction column.</summary>
+    public string OutputColumnName { get; set; } = "Reconstruction";
+}
