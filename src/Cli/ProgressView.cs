@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Globalization;
+using Spectre.Console;
+
+namespace Aigc.MLNet.Cli;
+
+/// <summary>
+/// A Spectre.Console progress bar for training: steps, losses, it/s and ETA. On a console that is not interactive
+/// (redirected output, tests) it prints one line every few reports instead.
+/// </summary>
+internal sealed class ProgressView
+{
+    private readonly CliContext _context;
+
+    public ProgressView(CliContext context) => _context = context;
+
+    /// <summary>Runs <paramref name="work"/> with a bar of <paramref name="totalSteps"/>; work calls the reporter with (step, description).</summary>
+    public T Run<T>(string title, long totalSteps, Func<Action<long, string>, T> work)
+    {
+        if (!_context.Console.Profile.Capabilities.Interactive)
+        {
+            var clock = Stopwatch.StartNew();
+            long lastPrinted = -1;
+            long every = Math.Max(1, totalSteps / 10);
+            return work((step, text) =>
+            {
+                if (step / every == lastPrinted / every && step != totalSteps) return;
+                lastPrinted = step;
+                double rate = step / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                _context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{title}: step {step}/{totalSteps} {text} {rate:F1} it/s"));
+            });
+        }
+        T result = default!;
+        _context.Console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                     new ItPerSecondColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(title), maxValue: Math.Max(1, totalSteps));
+                var clock = Stopwatch.StartNew();
+                result = work((step, text) =>
+                {
+                    task.Value = Math.Min(step, totalSteps);
+                    task.State.Update<double>("rate", _ => step / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+                    task.Description = Markup.Escape($"{title} {step}/{totalSteps} {text}");
+                });
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    /// <summary>Steps per second from the task state.</summary>
+    private sealed class ItPerSecondColumn : ProgressColumn
+    {
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(string.Create(CultureInfo.InvariantCulture, $"{task.State.Get<double>("rate"):F1} it/s"), new Style(Color.Grey));
+    }
+}
