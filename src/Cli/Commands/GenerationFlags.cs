@@ -69,7 +69,7 @@ public sealed class GenerationFlags
     public GenerationOptions Apply(ParseResult parse, GenerationOptions? baseOptions = null)
     {
         var o = baseOptions?.Clone() ?? new GenerationOptions();
-        bool Has(Option option) => parse.GetResult(option) is not null;
+        bool Has(Option option) => parse.GetResult(option) is { Implicit: false };
         if (Has(MaxNewTokens)) o.MaxNewTokens = parse.GetValue(MaxNewTokens);
         if (Has(MaxLength)) o.MaxLength = parse.GetValue(MaxLength);
         if (Has(MinNewTokens)) o.MinNewTokens = parse.GetValue(MinNewTokens);
@@ -102,7 +102,7 @@ public sealed class GenerationFlags
 
     /// <summary>The beam stopping rule of --early-stopping: "never" is Hugging Face's third value; null follows GenerationOptions.EarlyStopping.</summary>
     public BeamEarlyStopping? EarlyStoppingRule(ParseResult parse) =>
-        parse.GetResult(EarlyStopping) is not null && parse.GetValue(EarlyStopping) == "never" ? BeamEarlyStopping.Never : null;
+        parse.GetResult(EarlyStopping) is { Implicit: false } && parse.GetValue(EarlyStopping) == "never" ? BeamEarlyStopping.Never : null;
 
     private static Option<string?> CreateEarlyStopping()
     {
