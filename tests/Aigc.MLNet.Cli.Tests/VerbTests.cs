@@ -198,3 +198,16 @@ public sealed class VerbTests
         public void Report(Trainers.Language.LanguageModelTrainingProgress value) => report(value);
     }
 }
+
+[TestClass]
+public sealed class DataFetchTests
+{
+    /// <summary>With the data already in the cache, fetch only verifies hashes (the same script CI runs) and succeeds.</summary>
+    [TestMethod]
+    public void DataFetch_IsIdempotent()
+    {
+        var r = CliHarness.Run("data", "fetch");
+        Assert.AreEqual(0, r.ExitCode, r.Out + r.Error);
+        StringAssert.Contains(r.Out, "data ready in");
+    }
+}

@@ -51,7 +51,7 @@ internal static class QuickstartCommand
         var gan = TrainCommands.TrainImageModel(context, new ImageModelJobSettings
         {
             Kind = ImageModelKind.Gan, MnistFolder = DatasetPaths.MnistFolder, OutputFolder = Path.Combine(root, "gan"), MaxRows = 20_000,
-            Epochs = 100, MaxSteps = Steps(1200), BatchSize = 64, Seed = 1, Threads = threads,
+            Epochs = 100, MaxSteps = Steps(400), BatchSize = 64, Seed = 1, Threads = threads,
         }, ct);
         rows.Add(("GAN (conditional MLP)", Losses(gan.Summary.FinalLosses), Rel(gan.SamplesPng) + ", " + Rel(gan.ModelFolder), t.Elapsed));
 
@@ -60,7 +60,7 @@ internal static class QuickstartCommand
         var vae = TrainCommands.TrainImageModel(context, new ImageModelJobSettings
         {
             Kind = ImageModelKind.Vae, MnistFolder = DatasetPaths.MnistFolder, OutputFolder = Path.Combine(root, "vae"), MaxRows = 20_000,
-            Epochs = 100, MaxSteps = Steps(600), BatchSize = 128, Seed = 1, Threads = threads,
+            Epochs = 100, MaxSteps = Steps(400), BatchSize = 128, Seed = 1, Threads = threads,
         }, ct);
         rows.Add(("VAE (784-400-20)", Losses(vae.Summary.FinalLosses), Rel(vae.SamplesPng) + ", " + Rel(vae.ModelFolder), t.Elapsed));
 
@@ -69,8 +69,8 @@ internal static class QuickstartCommand
         var gpt = TrainCommands.TrainLanguageModel(context, new LanguageModelJobSettings
         {
             Kind = LanguageModelKind.Gpt, CorpusPath = DatasetPaths.TinyShakespeareFile, OutputFolder = Path.Combine(root, "char-gpt"),
-            Iterations = Steps(600), BatchSize = 12, BlockSize = 64, Layers = 2, Heads = 4, EmbeddingSize = 64, LearningRate = 2e-3,
-            EvalInterval = 200, Seed = 1, Threads = threads,
+            Iterations = Steps(500), BatchSize = 12, BlockSize = 64, Layers = 2, Heads = 4, EmbeddingSize = 64, LearningRate = 2e-3,
+            EvalInterval = 250, Seed = 1, Threads = threads,
         }, ct);
         if (gpt.Cancelled) throw new OperationCanceledException(ct);
         rows.Add(("char GPT (2 layers, 64 wide)", string.Create(CultureInfo.InvariantCulture, $"val loss {gpt.ValidationLoss:F3} nats/char"),
@@ -98,12 +98,14 @@ internal static class QuickstartCommand
         var ppl = EvaluationJob.Perplexity(gpt.OnnxFolder!, heldOut, null, ct);
         rows.Add(("perplexity (ONNX, held-out text)", string.Create(CultureInfo.InvariantCulture, $"{ppl.Perplexity:F2} per char over {ppl.Tokens} chars"), "", t.Elapsed));
         t.Restart();
-        using (var classifier = EvaluationJob.LoadOrTrainClassifier(EvaluationJob.DefaultClassifierPath, 10_000, context.Error.WriteLine))
+        string classifierPath = File.Exists(EvaluationJob.DefaultClassifierPath) ? EvaluationJob.DefaultClassifierPath : Path.Combine(root, "classifier", "lenet-mnist.onnx");
+        using (var classifier = EvaluationJob.LoadOrTrainClassifier(classifierPath, Math.Max(500, Steps(6_000)), context.Error.WriteLine))
         {
-            var g = EvaluationJob.EvaluateImages(gan.ModelFolder, classifier, 500);
-            var v = EvaluationJob.EvaluateImages(vae.ModelFolder, classifier, 500);
+            int count = Math.Max(100, Steps(500));
+            var g = EvaluationJob.EvaluateImages(gan.ModelFolder, classifier, count);
+            var v = EvaluationJob.EvaluateImages(vae.ModelFolder, classifier, count);
             rows.Add(("classifier score (LeNet; real ≈ 9.9)", string.Create(CultureInfo.InvariantCulture,
-                $"GAN {g.ClassifierScore:F2} (FID {g.Fid:F1}), VAE {v.ClassifierScore:F2} (FID {v.Fid:F1})"), Rel(EvaluationJob.DefaultClassifierPath), t.Elapsed));
+                $"GAN {g.ClassifierScore:F2} (FID {g.Fid:F1}), VAE {v.ClassifierScore:F2} (FID {v.Fid:F1})"), Rel(classifierPath), t.Elapsed));
         }
 
         var table = new Table().Border(TableBorder.Rounded).Title($"Aigc.MLNet quickstart — {clock.Elapsed.TotalSeconds:F0} s");
