@@ -76,10 +76,11 @@ public static class AigcApp
             context.Error.WriteLine($"error: {e.Message}");
             return e.ExitCode;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or InvalidDataException
-                                   or NotSupportedException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A shell user gets the message; AIGC_DEBUG=1 adds the stack trace for bug reports.
             context.Error.WriteLine($"error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("AIGC_DEBUG") == "1") context.Error.WriteLine(e);
             return ExitCodes.Failure;
         }
     }

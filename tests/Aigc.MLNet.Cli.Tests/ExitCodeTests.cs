@@ -51,6 +51,17 @@ public sealed class ExitCodeTests
     }
 
     [TestMethod]
+    public void TooManyNewTokensForTheContext_Exit1_SaysHowMany()
+    {
+        using var tmp = new TempFolder();
+        TinyModels.CharGpt(tmp.Path);
+        var r = CliHarness.Run("generate", "text", "-m", tmp.Path, "-p", "abcd", "--max-new-tokens", "100");
+        Assert.AreEqual(1, r.ExitCode);
+        StringAssert.Contains(r.Error, "context of 64 positions");
+        StringAssert.Contains(r.Error, "at most 60");
+    }
+
+    [TestMethod]
     public void MissingModelFolder_Exit1_OneLineError()
     {
         var r = CliHarness.Run("generate", "text", "-m", "/nonexistent/model", "-p", "x");

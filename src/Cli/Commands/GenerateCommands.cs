@@ -41,6 +41,7 @@ internal static class GenerateCommands
             string[] prompts = parse.GetValue(prompt)!.Select(GenerationFlags.Unescape).ToArray();
             using var lm = CausalLM.Load(folder, new CausalLMOptions { IntraOpNumThreads = parse.GetValue(threads) });
             var generator = new TextGenerator(lm);
+            CheckContext(lm, prompts, options);
             if (parse.GetValue(stream))
             {
                 if (prompts.Length != 1) throw new CliException("--stream prints one sequence: give exactly one --prompt.", ExitCodes.Usage);
@@ -68,6 +69,16 @@ internal static class GenerateCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>Fails early, with the numbers, when prompt + new tokens cannot fit the model's positions.</summary>
+    internal static void CheckContext(CausalLM lm, IReadOnlyList<string> prompts, GenerationOptions options)
+    {
+        if (lm.Config.MaxPositions is not int context || lm.Tokenizer is null) return;
+        int longest = prompts.Max(p => Math.Max(1, lm.Tokenizer.EncodeToIds(p).Count));
+        int total = longest + options.GetMaxNewTokens(longest);
+        if (total > context)
+            throw new CliException($"the longest prompt ({longest} tokens) plus the new tokens ({options.GetMaxNewTokens(longest)}) exceed the model's context of {context} positions; lower --max-new-tokens to at most {Math.Max(0, context - longest)}.");
     }
 
     private static Command Images(CliContext context)

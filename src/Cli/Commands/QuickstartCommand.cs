@@ -79,9 +79,11 @@ internal static class QuickstartCommand
         context.Console.MarkupLine("[bold]5/6 text generation from the ONNX folder[/]");
         t.Restart();
         string[] prompts = ["ROMEO:\n", "First Citizen:\n", "KING HENRY:\n"];
-        var options = new GenerationOptions { MaxNewTokens = 120, DoSample = true, Temperature = 0.8, TopK = 20, Seed = 1, StopSequences = ["\n\n"] };
         using (var lm = CausalLM.Load(gpt.OnnxFolder!))
         {
+            // The model knows 64 positions (its training context): prompt + new characters must fit.
+            int room = (lm.Config.MaxPositions ?? 64) - prompts.Max(p => p.Length);
+            var options = new GenerationOptions { MaxNewTokens = room, MinNewTokens = Math.Min(20, room), DoSample = true, Temperature = 0.8, TopK = 20, Seed = 1, StopSequences = ["\n\n"] };
             var generator = new TextGenerator(lm);
             var samples = generator.Generate(prompts, options, null, ct);
             string textFile = Path.Combine(root, "char-gpt", "samples.txt");
@@ -119,7 +121,12 @@ internal static class QuickstartCommand
         context.Out.WriteLine($"All files are under {root} (summary: {summary}).");
         return ExitCodes.Success;
 
-        string Rel(string path) => path.Length == 0 ? "" : Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        string Rel(string path)
+        {
+            if (path.Length == 0) return "";
+            string relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+            return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
+        }
     }
 
     private static string Losses(IReadOnlyDictionary<string, float> losses) =>
