@@ -19,7 +19,6 @@ internal sealed class BeamSearch : IDisposable
     private readonly int _batch;
     private readonly int _beams;
     private readonly int _rows;
-    private readonly int _vocabHint;
     private int[][] _sequences;
     private int[][] _spareSequences;
     private float[][] _logProbs;
@@ -37,7 +36,9 @@ internal sealed class BeamSearch : IDisposable
     private readonly double[] _candScore;
     private readonly int[] _candToken;
     private readonly int[] _candBeam;
-    private float[] _scores = [];
+    private readonly int[] _candIndex;
+    private readonly float[] _candValue;
+    private float[] _flat = [];
 
     public BeamSearch(DecodingRequest request, CancellationToken cancellation)
     {
@@ -45,7 +46,6 @@ internal sealed class BeamSearch : IDisposable
         _batch = request.Prompts.Length;
         _beams = request.Options.NumBeams;
         _rows = _batch * _beams;
-        _vocabHint = request.Model.Config.VocabSize;
         _promptLength = new int[_rows];
         _maxNew = request.MaxNewTokens;
         _sequences = new int[_rows][];
@@ -62,6 +62,8 @@ internal sealed class BeamSearch : IDisposable
         _candScore = new double[candidates];
         _candToken = new int[candidates];
         _candBeam = new int[candidates];
+        _candIndex = new int[candidates];
+        _candValue = new float[candidates];
 
         int longest = 0;
         var rowPrompts = new IReadOnlyList<int>[_rows];
@@ -85,7 +87,7 @@ internal sealed class BeamSearch : IDisposable
             }
             if (_maxNew[b] <= 0) _done[b] = true;
         }
-        _session = new DecoderSession(request.Model, _rows, longest, cancellation);
+        _session = new DecoderSession(request.Model, _rows, longest, cancellation, hostCache: true);
         try
         {
             _session.Prefill(rowPrompts, request.PadTokenId);
@@ -134,35 +136,26 @@ internal sealed class BeamSearch : IDisposable
 
     private void Step(int b)
     {
-        int candidates = _candScore.Length;
-        int filled = 0;
         var pipeline = _request.Pipeline;
+        int vocab = _session.VocabSize;
+        if (_flat.Length != _beams * vocab) _flat = new float[_beams * vocab];
         for (int k = 0; k < _beams; k++)
         {
             int r = b * _beams + k;
-            var logits = _session.Logits(r);
-            if (_scores.Length != logits.Length) _scores = new float[logits.Length];
-            logits.CopyTo(_scores);
-            LogitsPipeline.LogSoftmax(_scores);
-            pipeline.ApplyProcessors(_sequences[r].AsSpan(0, _promptLength[r] + _generated), _promptLength[r], _scores);
-            double beamScore = _beamScores[r];
-            for (int v = 0; v < _scores.Length; v++)
-            {
-                double s = _scores[v] + beamScore;
-                if (filled == candidates && !(s > _candScore[filled - 1])) continue;
-                // Insert into the descending candidate list; ties keep the earlier (lower beam, lower id) first, as torch.topk.
-                int at = filled == candidates ? filled - 1 : filled++;
-                while (at > 0 && s > _candScore[at - 1])
-                {
-                    _candScore[at] = _candScore[at - 1];
-                    _candToken[at] = _candToken[at - 1];
-                    _candBeam[at] = _candBeam[at - 1];
-                    at--;
-                }
-                _candScore[at] = s;
-                _candToken[at] = v;
-                _candBeam[at] = k;
-            }
+            var row = _flat.AsSpan(k * vocab, vocab);
+            _session.Logits(r).CopyTo(row);
+            LogitsPipeline.LogSoftmax(row);
+            pipeline.ApplyProcessors(_sequences[r].AsSpan(0, _promptLength[r] + _generated), _promptLength[r], row);
+            float beamScore = (float)_beamScores[r];
+            for (int v = 0; v < row.Length; v++) row[v] += beamScore;
+        }
+        // torch.topk over the flattened [beams × vocab] scores; banned (-inf) continuations are never candidates.
+        int filled = LogitsPipeline.SelectTopK(_flat, _candIndex, _candValue);
+        for (int i = 0; i < filled; i++)
+        {
+            _candBeam[i] = _candIndex[i] / vocab;
+            _candToken[i] = _candIndex[i] % vocab;
+            _candScore[i] = _candValue[i];
         }
 
         int beamIndex = 0;

@@ -125,6 +125,9 @@ internal sealed class SamplingSearch : IDisposable
     /// <summary>Whether <paramref name="row"/> has finished.</summary>
     public bool IsFinished(int row) => _finished[row] is not null;
 
+    /// <summary>Why <paramref name="row"/> finished, or null while it runs.</summary>
+    public FinishReason? FinishReasonOf(int row) => _finished[row];
+
     /// <summary>Text of <paramref name="row"/> that became final since the last call (empty without a tokenizer).</summary>
     public string TakeDelta(int row) => _text[row]?.TakeDelta() ?? "";
 

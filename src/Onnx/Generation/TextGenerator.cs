@@ -108,6 +108,43 @@ public sealed class TextGenerator
         if (rest.Length > 0) yield return rest;
     }
 
+    /// <summary>
+    /// Streams several prompts at once (greedy or sampling, NumReturnSequences each): after every model step, each
+    /// sequence's new text; a sequence's last delta carries its <see cref="TextDelta.FinishReason"/>. Per sequence, the
+    /// deltas concatenate to the text <see cref="Generate(IReadOnlyList{string}, GenerationOptions?, BeamEarlyStopping?, CancellationToken)"/> returns.
+    /// </summary>
+    /// <param name="prompts">Text prompts.</param>
+    /// <param name="options">Generation options (NumBeams must be 1); null for greedy search of 20 new tokens.</param>
+    /// <param name="cancellationToken">Cancels between and during model steps.</param>
+    public async IAsyncEnumerable<TextDelta> GenerateStreamingAsync(IReadOnlyList<string> prompts, GenerationOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        options ??= new GenerationOptions();
+        if (options.NumBeams != 1)
+            throw new ArgumentException("Streaming needs NumBeams = 1 (beam search only knows its best sequences at the end).", nameof(options));
+        var request = CreateRequest(Encode(prompts), options, null);
+        using var search = await Task.Run(() => new SamplingSearch(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        int perPrompt = options.NumReturnSequences;
+        var reported = new bool[search.RowCount];
+        bool more = true;
+        while (more)
+        {
+            more = await Task.Run(search.MoveNext, cancellationToken).ConfigureAwait(false);
+            for (int r = 0; r < search.RowCount; r++)
+            {
+                if (reported[r]) continue;
+                string delta = search.TakeDelta(r);
+                if (search.IsFinished(r))
+                {
+                    reported[r] = true;
+                    yield return new TextDelta(r / perPrompt, r, delta + search.TakeRest(r), search.FinishReasonOf(r));
+                }
+                else if (delta.Length > 0) yield return new TextDelta(r / perPrompt, r, delta, null);
+            }
+        }
+    }
+
     private DecodingRequest CreateRequest(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions? options, BeamEarlyStopping? earlyStopping)
     {
         options ??= new GenerationOptions();

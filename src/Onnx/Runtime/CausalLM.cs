@@ -21,9 +21,11 @@ public sealed class CausalLM : IDisposable
     private bool _disposed;
 
     private CausalLM(InferenceSession session, SessionOptions sessionOptions, DecoderSignature signature, CausalLMConfig config,
-        string modelPath, string? folder, ExecutionProvider provider, Tokenizer? tokenizer)
+        string modelPath, string? folder, ExecutionProvider provider, int deviceId, Tokenizer? tokenizer)
     {
         Tokenizer = tokenizer;
+        if (provider == ExecutionProvider.Cuda)
+            DeviceCacheMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.Default);
         Session = session;
         _sessionOptions = sessionOptions;
         Signature = signature;
@@ -63,6 +65,9 @@ public sealed class CausalLM : IDisposable
     internal InferenceSession Session { get; }
 
     internal DecoderSignature Signature { get; }
+
+    /// <summary>Where decode steps keep the cache on a GPU provider (so it never crosses to the host), or null on CPU.</summary>
+    internal OrtMemoryInfo? DeviceCacheMemory { get; }
 
     /// <summary>
     /// Loads a model folder (onnx/model.onnx, model.onnx, decoder_model_merged.onnx, or the file named by genai_config.json)
@@ -115,7 +120,7 @@ public sealed class CausalLM : IDisposable
             var signature = DecoderSignature.Detect(session, modelFile);
             config = Complete(config, signature);
             var tokenizer = options.LoadTokenizer && folder is not null ? LoadTokenizer(folder) : null;
-            return new CausalLM(session, sessionOptions, signature, config, modelFile, folder, provider, tokenizer);
+            return new CausalLM(session, sessionOptions, signature, config, modelFile, folder, provider, options.DeviceId, tokenizer);
         }
         catch
         {
@@ -224,5 +229,6 @@ public sealed class CausalLM : IDisposable
         _disposed = true;
         Session.Dispose();
         _sessionOptions.Dispose();
+        DeviceCacheMemory?.Dispose();
     }
 }

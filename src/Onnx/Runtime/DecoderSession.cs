@@ -35,6 +35,10 @@ internal sealed class DecoderSession : IDisposable
 
     private OrtValue[]? _past;
     private OrtValue[]? _sparePresents;
+    private OrtIoBinding? _binding;
+    private OrtValue? _stepIdsValue;
+    private OrtValue? _stepPositionsValue;
+    private readonly OrtMemoryInfo _cacheMemory;
     private long[]? _cacheShape;
     private readonly IndexTensorBuffer _ids;
     private readonly IndexTensorBuffer? _mask;
@@ -55,8 +59,14 @@ internal sealed class DecoderSession : IDisposable
     private bool _useConverted;
     private bool _disposed;
 
-    public DecoderSession(CausalLM model, int batchSize, int capacity, CancellationToken cancellation)
+    /// <param name="model">The shared model.</param>
+    /// <param name="batchSize">Rows decoded together.</param>
+    /// <param name="capacity">Expected longest sequence (grows if exceeded).</param>
+    /// <param name="cancellation">Cancels between and during steps (through RunOptions.Terminate).</param>
+    /// <param name="hostCache">Keep the cache in host memory even on a GPU provider (beam search reorders it with host copies).</param>
+    public DecoderSession(CausalLM model, int batchSize, int capacity, CancellationToken cancellation, bool hostCache = false)
     {
+        _cacheMemory = hostCache || model.DeviceCacheMemory is null ? OrtMemoryInfo.DefaultInstance : model.DeviceCacheMemory;
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be positive.");
         _model = model;
         _session = model.Session;
@@ -112,6 +122,8 @@ internal sealed class DecoderSession : IDisposable
         int longest = 0;
         foreach (var p in prompts) longest = Math.Max(longest, p.Count);
         if (longest == 0) throw new ArgumentException("At least one prompt must hold a token.", nameof(prompts));
+        if (!_sig.HasAttentionMask && prompts.Any(p => p.Count != longest))
+            throw new ArgumentException($"'{_model.ModelPath}' has no attention_mask input, so prompts of different lengths cannot be batched (left padding would be attended); generate them one at a time.", nameof(prompts));
         EnsureCapacity(longest + 1);
         for (int r = 0; r < _batch; r++)
         {
@@ -197,6 +209,8 @@ internal sealed class DecoderSession : IDisposable
         next.CopyTo(_nextPosition);
 
         if (_past is null) return;
+        if (!ReferenceEquals(_cacheMemory, OrtMemoryInfo.DefaultInstance))
+            throw new InvalidOperationException("Rows of a device-resident cache cannot be reordered; create the session with hostCache: true.");
         for (int i = 0; i < _past.Length; i++)
         {
             var old = _past[i];
@@ -237,6 +251,8 @@ internal sealed class DecoderSession : IDisposable
         _maskHistory = Regrow(_maskHistory, capacity);
         _positionHistory = Regrow(_positionHistory, capacity);
         _capacity = capacity;
+        // The cached one-token views pin the old buffers; drop them before the buffers may be replaced.
+        DisposeStepViews();
         _mask?.EnsureCapacity(_batch * capacity);
         _positions?.EnsureCapacity(_batch * capacity);
         _ids?.EnsureCapacity(_batch * capacity);
@@ -276,9 +292,15 @@ internal sealed class DecoderSession : IDisposable
         {
             long[] feedShape = fed == 1 ? _stepIdsShape : [_batch, fed];
             int k = 0;
-            _inputValues[k++] = idsValue = _ids.CreateView(feedShape);
+            // One-token steps reuse the [batch, 1] id/position tensors; other shapes get a wrapper for this run only.
+            if (fed == 1) _inputValues[k++] = _stepIdsValue ??= _ids.CreateView(_stepIdsShape);
+            else _inputValues[k++] = idsValue = _ids.CreateView(feedShape);
             if (_mask is not null) _inputValues[k++] = maskValue = _mask.CreateView([_batch, _length]);
-            if (_positions is not null) _inputValues[k++] = positionValue = _positions.CreateView(feedShape);
+            if (_positions is not null)
+            {
+                if (fed == 1) _inputValues[k++] = _stepPositionsValue ??= _positions.CreateView(_stepIdsShape);
+                else _inputValues[k++] = positionValue = _positions.CreateView(feedShape);
+            }
             if (_branchFalse is not null) _inputValues[k++] = firstStep ? _branchFalse : _branchTrue!;
             if (!noCache)
             {
@@ -289,17 +311,20 @@ internal sealed class DecoderSession : IDisposable
             DisposeOwnedLogits();
             if (fed == 1 && !noCache && VocabSize > 0)
             {
-                // Decode step: logits land in the reusable buffer, presents in freshly allocated tensors one position longer.
-                _outputValues[0] = StepLogitsValue();
+                // Decode step: logits land in the reusable buffer; ONNX Runtime allocates the one-longer cache tensors from its
+                // arena (pre-allocating them from the default allocator measured clearly slower here: fresh pages every step).
+                var binding = _binding ??= _session.CreateIoBinding();
+                binding.ClearBoundInputs();
+                binding.ClearBoundOutputs();
+                for (int i = 0; i < _inputNames.Length; i++) binding.BindInput(_inputNames[i], _inputValues[i]);
+                binding.BindOutput(DecoderSignature.LogitsName, StepLogitsValue());
+                for (int i = 0; i < _sig.PresentNames.Length; i++) binding.BindOutputToDevice(_sig.PresentNames[i], _cacheMemory);
+                _session.RunWithBinding(_runOptions, binding);
+                var outputs = binding.GetOutputValues();
                 presents = _sparePresents ??= new OrtValue[_sig.PresentNames.Length];
                 _sparePresents = null;
-                long[] shape = CacheShape(_length);
-                for (int i = 0; i < presents.Length; i++)
-                {
-                    presents[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _sig.CacheType, shape);
-                    _outputValues[i + 1] = presents[i];
-                }
-                _session.Run(_runOptions, _inputNames, _inputValues, _outputNames, _outputValues);
+                outputs[0].Dispose(); // a second handle on the reusable logits buffer
+                for (int i = 0; i < presents.Length; i++) presents[i] = outputs[i + 1];
                 _useConverted = false;
                 if (_sig.LogitsType == TensorElementType.Float16) ConvertHalfLogits(_stepLogitsValue!, 1);
             }
@@ -405,6 +430,14 @@ internal sealed class DecoderSession : IDisposable
         return cache;
     }
 
+    private void DisposeStepViews()
+    {
+        _stepIdsValue?.Dispose();
+        _stepIdsValue = null;
+        _stepPositionsValue?.Dispose();
+        _stepPositionsValue = null;
+    }
+
     private void DisposeOwnedLogits()
     {
         _ownedLogits?.Dispose();
@@ -421,6 +454,8 @@ internal sealed class DecoderSession : IDisposable
         if (_past is not null) foreach (var value in _past) value.Dispose();
         _past = null;
         _stepLogitsValue?.Dispose();
+        _binding?.Dispose();
+        DisposeStepViews();
         _branchFalse?.Dispose();
         _branchTrue?.Dispose();
         _runOptions.Dispose();

@@ -8,6 +8,9 @@ public sealed class GanOptions : GenerativeTrainerOptions
     /// <summary>Folder that receives <c>generator.onnx</c> and <c>model.json</c>; the fitted transformer refers to it by absolute path.</summary>
     public string ModelFolder { get; set; } = "";
 
+    /// <summary>Network architecture: the MLP GAN (default) or a DCGAN for 28×28 images.</summary>
+    public GanArchitecture Architecture { get; set; } = GanArchitecture.Mlp;
+
     /// <summary>Training pixel column: Vector&lt;Single, 784&gt; in [0, 1].</summary>
     public string PixelColumnName { get; set; } = "Pixels";
 

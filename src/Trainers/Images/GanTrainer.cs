@@ -6,6 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Aigc.MLNet.Trainers.Images;
 
@@ -61,8 +62,12 @@ public sealed class GanTrainer : IEstimator<ITransformer>
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
         int classes = o.LabelColumnName is null ? 0 : o.ClassCount;
         torch.manual_seed(o.Seed);
-        using var generator = new MlpGenerator(o.LatentSize, data.Features, classes);
-        using var discriminator = new MlpDiscriminator(data.Features, classes);
+        using ImageGenerator generator = o.Architecture == GanArchitecture.Dcgan
+            ? new DcganGenerator(o.LatentSize, classes)
+            : new MlpGenerator(o.LatentSize, data.Features, classes);
+        using nn.Module<torch.Tensor, torch.Tensor?, torch.Tensor> discriminator = o.Architecture == GanArchitecture.Dcgan
+            ? new DcganDiscriminator(classes)
+            : new MlpDiscriminator(data.Features, classes);
         generator.to(device);
         discriminator.to(device);
         using var task = new GanTrainingTask(generator, discriminator, o.LearningRate, o.Beta1, o.Beta2);
@@ -70,13 +75,14 @@ public sealed class GanTrainer : IEstimator<ITransformer>
         var summary = TrainingLoop.Run(task, data, o, device, channel);
 
         generator.to(torch.CPU);
+        generator.eval();
         Directory.CreateDirectory(o.ModelFolder);
         const string file = "generator.onnx";
         ImageModelExport.Generator(generator).Save(Path.Combine(o.ModelFolder, file));
         new ImageModelManifest
         {
             Kind = classes > 0 ? "ConditionalGan" : "Gan",
-            Architecture = "Mlp",
+            Architecture = o.Architecture.ToString(),
             LatentSize = o.LatentSize,
             ClassCount = classes,
             GeneratorFile = file,

@@ -12,19 +12,19 @@ internal sealed class GanTrainingTask : ITrainingTask, IDisposable
     private readonly Adam _generatorOptimizer;
     private readonly Adam _discriminatorOptimizer;
 
-    public GanTrainingTask(MlpGenerator generator, MlpDiscriminator discriminator, double learningRate, double beta1, double beta2)
+    public GanTrainingTask(ImageGenerator generator, nn.Module<Tensor, Tensor?, Tensor> discriminator, double learningRate, double beta1, double beta2)
     {
         Generator = generator;
         Discriminator = discriminator;
         _generatorOptimizer = optim.Adam(generator.parameters(), learningRate, beta1, beta2);
         _discriminatorOptimizer = optim.Adam(discriminator.parameters(), learningRate, beta1, beta2);
-        Kind = $"MlpGan:z{generator.LatentSize}:c{generator.ClassCount}:p{generator.PixelCount}";
+        Kind = $"{generator.GetType().Name}+{discriminator.GetType().Name}:z{generator.LatentSize}:c{generator.ClassCount}:p{generator.PixelCount}";
         Modules = [generator, discriminator];
         Optimizers = [_generatorOptimizer, _discriminatorOptimizer];
     }
 
-    public MlpGenerator Generator { get; }
-    public MlpDiscriminator Discriminator { get; }
+    public ImageGenerator Generator { get; }
+    public nn.Module<Tensor, Tensor?, Tensor> Discriminator { get; }
     public string Kind { get; }
     public IReadOnlyList<nn.Module> Modules { get; }
     public IReadOnlyList<OptimizerHelper> Optimizers { get; }

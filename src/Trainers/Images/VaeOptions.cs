@@ -11,13 +11,16 @@ public sealed class VaeOptions : GenerativeTrainerOptions
     /// <summary>Folder that receives <c>encoder.onnx</c>, <c>decoder.onnx</c> and <c>model.json</c>; the fitted transformer refers to it by absolute path.</summary>
     public string ModelFolder { get; set; } = "";
 
+    /// <summary>Network architecture: the MLP VAE (default, 784-HiddenSize-latent) or a convolutional VAE for 28×28 images.</summary>
+    public VaeArchitecture Architecture { get; set; } = VaeArchitecture.Mlp;
+
     /// <summary>Training pixel column: Vector&lt;Single, 784&gt; in [0, 1].</summary>
     public string PixelColumnName { get; set; } = "Pixels";
 
     /// <summary>Size of the latent vector z.</summary>
     public int LatentSize { get; set; } = 20;
 
-    /// <summary>Width of the hidden layers.</summary>
+    /// <summary>Width of the dense hidden layers (400 suits the MLP VAE; the convolutional VAE commonly uses 256).</summary>
     public int HiddenSize { get; set; } = 400;
 
     /// <summary>Adam learning rate.</summary>

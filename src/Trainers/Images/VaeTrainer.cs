@@ -55,20 +55,23 @@ public sealed class VaeTrainer : IEstimator<ITransformer>
         var device = TrainingDevice.Resolve(o.Device);
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
         torch.manual_seed(o.Seed);
-        using var vae = new MlpVae(o.LatentSize, data.Features, o.HiddenSize);
+        using ImageVae vae = o.Architecture == VaeArchitecture.Convolutional
+            ? new ConvVae(o.LatentSize, o.HiddenSize)
+            : new MlpVae(o.LatentSize, data.Features, o.HiddenSize);
         vae.to(device);
         using var task = new VaeTrainingTask(vae, o.LearningRate);
         using var channel = ((IHostEnvironment)_mlContext).Start(nameof(VaeTrainer));
         var summary = TrainingLoop.Run(task, data, o, device, channel);
 
         vae.to(torch.CPU);
+        vae.eval();
         Directory.CreateDirectory(o.ModelFolder);
         ImageModelExport.Encoder(vae).Save(Path.Combine(o.ModelFolder, "encoder.onnx"));
         ImageModelExport.Decoder(vae).Save(Path.Combine(o.ModelFolder, "decoder.onnx"));
         new ImageModelManifest
         {
             Kind = "Vae",
-            Architecture = "Mlp",
+            Architecture = o.Architecture.ToString(),
             LatentSize = o.LatentSize,
             EncoderFile = "encoder.onnx",
             DecoderFile = "decoder.onnx",

@@ -11,16 +11,16 @@ internal sealed class VaeTrainingTask : ITrainingTask, IDisposable
 {
     private readonly Adam _optimizer;
 
-    public VaeTrainingTask(MlpVae model, double learningRate)
+    public VaeTrainingTask(ImageVae model, double learningRate)
     {
         Model = model;
         _optimizer = optim.Adam(model.parameters(), learningRate);
-        Kind = $"MlpVae:z{model.LatentSize}:p{model.PixelCount}";
+        Kind = $"{model.GetType().Name}:z{model.LatentSize}:p{model.PixelCount}";
         Modules = [model];
         Optimizers = [_optimizer];
     }
 
-    public MlpVae Model { get; }
+    public ImageVae Model { get; }
     public string Kind { get; }
     public IReadOnlyList<nn.Module> Modules { get; }
     public IReadOnlyList<OptimizerHelper> Optimizers { get; }

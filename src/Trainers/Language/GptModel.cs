@@ -36,6 +36,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     /// <inheritdoc />
     public int? MaxContext => Config.MaxPositions;
 
+    /// <inheritdoc />
+    public string Architecture => $"Gpt:L{Config.NumLayers}:H{Config.NumHeads}:E{Config.EmbeddingSize}:P{Config.MaxPositions}:V{Config.VocabSize}:M{Config.MlpSize}";
+
     /// <summary>Logits [batch, time, vocab] for token ids [batch, time] (time ≤ the context length).</summary>
     /// <param name="ids">Int64 token ids.</param>
     public override Tensor forward(Tensor ids)

@@ -5,6 +5,9 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <summary>A TorchSharp next-token model the language-model training loop can train.</summary>
 public interface ICausalLanguageModel
 {
+    /// <summary>Architecture and sizes, recorded in checkpoints so a resume uses the same model (e.g. "Gpt:L4:H4:E128:P64:V65").</summary>
+    string Architecture { get; }
+
     /// <summary>Longest input the model accepts, in tokens (null when unbounded, as for an LSTM).</summary>
     int? MaxContext { get; }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aigc.MLNet.Trainers.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ public sealed class LanguageModelTrainingSettings
     /// <summary>Tokens per sequence (≤ the model's context).</summary>
     public int BlockSize { get; set; } = 64;
 
-    /// <summary>Optimiser steps.</summary>
+    /// <summary>Optimiser steps in total (a resumed run continues up to this count).</summary>
     public int MaxIterations { get; set; } = 2000;
 
     /// <summary>Learning-rate schedule (warm-up + cosine).</summary>
@@ -41,8 +42,20 @@ public sealed class LanguageModelTrainingSettings
     /// <summary>Stop after this many evaluations without a better validation loss; null never stops early.</summary>
     public int? EarlyStoppingPatience { get; set; }
 
-    /// <summary>Seed of the batch sampler (model initialisation is seeded by the caller).</summary>
+    /// <summary>Seed of the batch sampler: the windows of step s are a function of (Seed, s), so resumed runs continue exactly (model initialisation is seeded by the caller).</summary>
     public int Seed { get; set; } = 1;
+
+    /// <summary>Folder for <c>checkpoint.bin</c> (model + optimizer + step), or null for none.</summary>
+    public string? CheckpointFolder { get; set; }
+
+    /// <summary>Write a checkpoint every this many steps (0: only at the end and on cancellation).</summary>
+    public int CheckpointEveryNSteps { get; set; }
+
+    /// <summary>Continue from the checkpoint in <see cref="CheckpointFolder"/> when there is one.</summary>
+    public bool Resume { get; set; }
+
+    /// <summary>Report progress every this many steps (and at every evaluation).</summary>
+    public int ReportEveryNSteps { get; set; } = 10;
 }
 
 /// <summary>One progress report of a language-model training run.</summary>
@@ -50,30 +63,36 @@ public sealed class LanguageModelTrainingSettings
 /// <param name="TrainLoss">Loss of the last step's batch.</param>
 /// <param name="ValidationLoss">Latest validation estimate, if one was made at this step.</param>
 /// <param name="LearningRate">Learning rate of the last step.</param>
-/// <param name="TokensPerSecond">Training throughput since the start.</param>
+/// <param name="TokensPerSecond">Training throughput since the start of this call.</param>
 public readonly record struct LanguageModelTrainingProgress(int Iteration, float TrainLoss, float? ValidationLoss, double LearningRate, double TokensPerSecond);
 
 /// <summary>What a training run reached.</summary>
-/// <param name="Iterations">Steps done.</param>
+/// <param name="Iterations">Steps done in total (including steps before a resume).</param>
 /// <param name="FinalTrainLoss">Loss of the last step's batch.</param>
-/// <param name="BestValidationLoss">Lowest validation estimate (NaN when never evaluated).</param>
-/// <param name="Elapsed">Wall time.</param>
-public readonly record struct LanguageModelTrainingResult(int Iterations, float FinalTrainLoss, float BestValidationLoss, TimeSpan Elapsed);
+/// <param name="BestValidationLoss">Lowest validation estimate of this call (NaN when never evaluated).</param>
+/// <param name="Elapsed">Wall time of this call.</param>
+/// <param name="CheckpointPath">Last checkpoint written, or null.</param>
+public readonly record struct LanguageModelTrainingResult(int Iterations, float FinalTrainLoss, float BestValidationLoss, TimeSpan Elapsed, string? CheckpointPath);
 
 /// <summary>
-/// Trains a causal language model (<see cref="GptModel"/>, <see cref="LstmLanguageModel"/>) on a stream of token ids: random windows of <see cref="LanguageModelTrainingSettings.BlockSize"/>
-/// tokens (targets shifted by one), AdamW with decoupled weight decay, warm-up + cosine schedule, gradient clipping,
-/// periodic validation and optional early stopping. A dispose scope wraps every step.
+/// Trains a causal language model (<see cref="GptModel"/>, <see cref="LstmLanguageModel"/>) on a stream of token ids:
+/// random windows of <see cref="LanguageModelTrainingSettings.BlockSize"/> tokens (targets shifted by one), AdamW with
+/// decoupled weight decay, warm-up + cosine schedule, gradient clipping, periodic validation, optional early stopping,
+/// atomic checkpoints with exact resume, a NaN/∞ guard and cancellation at step boundaries. A dispose scope wraps every
+/// step.
 /// </summary>
 public static class LanguageModelTraining
 {
+    private const long BatchStream = 0xBA7C4;
+    private const long EvalStream = 0xE7A1;
+
     /// <summary>Runs the loop.</summary>
     /// <param name="model">The model, trained in place.</param>
     /// <param name="train">Training token ids.</param>
     /// <param name="validation">Validation token ids, or null for none.</param>
     /// <param name="settings">Loop settings.</param>
-    /// <param name="progress">Receives a report after every evaluation and every 10 steps.</param>
-    /// <param name="cancellationToken">Stops at a step boundary.</param>
+    /// <param name="progress">Receives reports (see <see cref="LanguageModelTrainingSettings.ReportEveryNSteps"/>).</param>
+    /// <param name="cancellationToken">Stops at a step boundary, writing a checkpoint when a folder is set, then throws <see cref="OperationCanceledException"/>.</param>
     public static LanguageModelTrainingResult Run<TModel>(TModel model, long[] train, long[]? validation, LanguageModelTrainingSettings settings,
         IProgress<LanguageModelTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
         where TModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
@@ -90,12 +109,14 @@ public static class LanguageModelTraining
             throw new ArgumentException($"The training text has {train.Length} tokens; it needs more than BlockSize ({block}).", nameof(train));
         if (validation != null && validation.Length <= block)
             throw new ArgumentException($"The validation text has {validation.Length} tokens; it needs more than BlockSize ({block}).", nameof(validation));
+        if (settings.CheckpointEveryNSteps > 0 && settings.CheckpointFolder is null)
+            throw new ArgumentException("CheckpointEveryNSteps needs a CheckpointFolder.", nameof(settings));
 
+        var device = model.parameters().First().device;
         var clock = Stopwatch.StartNew();
-        using var trainData = torch.tensor(train);
-        using var validationData = validation is null ? null : torch.tensor(validation);
-        using var offsets = torch.arange(block, dtype: ScalarType.Int64).unsqueeze(0);
-        using var generator = new torch.Generator((ulong)settings.Seed);
+        using var trainData = torch.tensor(train, device: device);
+        using var validationData = validation is null ? null : torch.tensor(validation, device: device);
+        using var offsets = torch.arange(block, dtype: ScalarType.Int64, device: device).unsqueeze(0);
 
         var decay = new List<Parameter>();
         var noDecay = new List<Parameter>();
@@ -108,35 +129,61 @@ public static class LanguageModelTraining
             ],
             lr: settings.Schedule.LearningRate, beta1: settings.Beta1, beta2: settings.Beta2);
 
+        var state = new CheckpointState(model.Architecture, model, optimizer);
+        string? checkpoint = settings.CheckpointFolder is null ? null : TrainingCheckpoint.PathIn(settings.CheckpointFolder);
+        string? lastGood = null;
+        int iteration = 0;
+        if (settings.Resume && checkpoint is not null && File.Exists(checkpoint))
+        {
+            iteration = (int)TrainingCheckpoint.Load(checkpoint, state, settings.Seed, settings.BatchSize);
+            lastGood = checkpoint;
+        }
+        int start = iteration;
+
         float lastLoss = float.NaN, best = float.NaN;
-        int sinceBest = 0, iteration = 0;
+        int sinceBest = 0;
         model.train();
         for (; iteration < settings.MaxIterations; iteration++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (checkpoint is not null)
+                    TrainingCheckpoint.Save(checkpoint, state, settings.Seed, settings.BatchSize, iteration);
+                throw new OperationCanceledException(
+                    $"Training was cancelled before step {iteration} of {settings.MaxIterations}." + (checkpoint is null ? "" : $" Resume from '{checkpoint}' with Resume = true."),
+                    cancellationToken);
+            }
             double lr = settings.Schedule.At(iteration);
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = lr;
             using (var scope = torch.NewDisposeScope())
+            using (var generator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, BatchStream), device))
             {
                 var (x, y) = Batch(trainData, offsets, settings.BatchSize, block, generator);
                 optimizer.zero_grad();
                 var loss = model.Loss(x, y);
+                lastLoss = loss.item<float>();
+                if (!float.IsFinite(lastLoss))
+                    throw new NonFiniteLossException(iteration, "loss", lastLoss, lastGood);
                 loss.backward();
                 if (settings.GradientClip > 0)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
                 optimizer.step();
-                lastLoss = loss.item<float>();
             }
-            if (!float.IsFinite(lastLoss))
-                throw new InvalidOperationException($"Training loss became {lastLoss} at iteration {iteration}; lower the learning rate.");
+            int done = iteration + 1;
+            if (settings.CheckpointEveryNSteps > 0 && done % settings.CheckpointEveryNSteps == 0)
+            {
+                TrainingCheckpoint.Save(checkpoint!, state, settings.Seed, settings.BatchSize, done);
+                lastGood = checkpoint;
+            }
 
             bool evaluate = validationData is not null && settings.EvalInterval > 0
-                && ((iteration + 1) % settings.EvalInterval == 0 || iteration + 1 == settings.MaxIterations);
+                && (done % settings.EvalInterval == 0 || done == settings.MaxIterations);
             float? validationLoss = null;
             if (evaluate)
             {
-                validationLoss = EstimateLoss(model, validationData!, offsets, settings.BatchSize, block, settings.EvalIterations, generator);
+                validationLoss = EstimateLoss(model, validationData!, offsets, settings.BatchSize, block, settings.EvalIterations,
+                    TrainingLoop.Mix(settings.Seed, done, EvalStream));
                 if (float.IsNaN(best) || validationLoss < best)
                 {
                     best = validationLoss.Value;
@@ -147,27 +194,40 @@ public static class LanguageModelTraining
                     sinceBest++;
                 }
             }
-            if (progress != null && (evaluate || (iteration + 1) % 10 == 0))
-                progress.Report(new LanguageModelTrainingProgress(iteration + 1, lastLoss, validationLoss, lr,
-                    (double)(iteration + 1) * settings.BatchSize * block / clock.Elapsed.TotalSeconds));
+            if (progress != null && (evaluate || (settings.ReportEveryNSteps > 0 && done % settings.ReportEveryNSteps == 0)))
+                progress.Report(new LanguageModelTrainingProgress(done, lastLoss, validationLoss, lr,
+                    (double)(done - start) * settings.BatchSize * block / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
             if (evaluate && settings.EarlyStoppingPatience is int patience && sinceBest > patience)
             {
                 iteration++;
                 break;
             }
         }
+        if (checkpoint is not null && iteration > start)
+        {
+            TrainingCheckpoint.Save(checkpoint, state, settings.Seed, settings.BatchSize, iteration);
+            lastGood = checkpoint;
+        }
         model.eval();
-        return new LanguageModelTrainingResult(iteration, lastLoss, best, clock.Elapsed);
+        return new LanguageModelTrainingResult(iteration, lastLoss, best, clock.Elapsed, lastGood);
     }
 
-    /// <summary>Mean loss over <paramref name="iterations"/> random batches, without gradients.</summary>
-    public static float EstimateLoss<TModel>(TModel model, Tensor data, Tensor offsets, int batchSize, int block, int iterations, torch.Generator generator)
+    /// <summary>Mean loss over <paramref name="iterations"/> random batches of <paramref name="data"/> drawn with <paramref name="seed"/>, without gradients.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">Token ids (1-D int64 tensor).</param>
+    /// <param name="offsets">[1, block] int64 0..block-1.</param>
+    /// <param name="batchSize">Windows per batch.</param>
+    /// <param name="block">Tokens per window.</param>
+    /// <param name="iterations">Batches averaged.</param>
+    /// <param name="seed">Seed of the windows drawn.</param>
+    public static float EstimateLoss<TModel>(TModel model, Tensor data, Tensor offsets, int batchSize, int block, int iterations, long seed)
         where TModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
     {
         bool wasTraining = model.training;
         model.eval();
         double sum = 0;
         using (torch.no_grad())
+        using (var generator = new torch.Generator((ulong)seed, data.device))
         {
             for (int i = 0; i < iterations; i++)
             {
@@ -183,8 +243,17 @@ public static class LanguageModelTraining
 
     private static (Tensor X, Tensor Y) Batch(Tensor data, Tensor offsets, int batchSize, int block, torch.Generator generator)
     {
-        var starts = torch.randint(data.shape[0] - block, [batchSize], generator: generator).unsqueeze(1);
+        var starts = torch.randint(data.shape[0] - block, [batchSize], generator: generator, device: data.device).unsqueeze(1);
         var index = starts + offsets;
         return (data[index], data[index + 1]);
+    }
+
+    private sealed class CheckpointState(string kind, nn.Module model, OptimizerHelper optimizer) : ICheckpointable
+    {
+        public string Kind { get; } = kind;
+
+        public IReadOnlyList<nn.Module> Modules { get; } = [model];
+
+        public IReadOnlyList<OptimizerHelper> Optimizers { get; } = [optimizer];
     }
 }

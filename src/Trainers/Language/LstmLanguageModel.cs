@@ -56,6 +56,9 @@ public sealed class LstmLanguageModel : nn.Module<Tensor, Tensor>, ICausalLangua
     public int? MaxContext => null;
 
     /// <inheritdoc />
+    public string Architecture => $"Lstm:V{VocabSize}:E{EmbeddingSize}:H{HiddenSize}:L{Layers}";
+
+    /// <inheritdoc />
     public override Tensor forward(Tensor ids) => Step(ids, null).Logits;
 
     /// <summary>Runs the LSTM over <paramref name="ids"/> from <paramref name="state"/> (zeros when null) and returns logits and the new state, for step-by-step generation.</summary>

@@ -8,7 +8,7 @@ namespace Aigc.MLNet.Trainers.Models;
 /// MLP GAN generator: z (+ one-hot class when conditional) → 256 → 512 → 1024 → pixels, LeakyReLU(0.2) between
 /// layers and Tanh at the end (images in [-1, 1]).
 /// </summary>
-public sealed class MlpGenerator : nn.Module<Tensor, Tensor?, Tensor>
+public sealed class MlpGenerator : ImageGenerator
 {
     /// <summary>Slope of the LeakyReLU activations.</summary>
     public const double NegativeSlope = 0.2;
@@ -20,11 +20,9 @@ public sealed class MlpGenerator : nn.Module<Tensor, Tensor?, Tensor>
     /// <param name="pixelCount">Pixels per image.</param>
     /// <param name="classCount">Classes of a conditional generator (0: unconditional).</param>
     /// <param name="hidden">Hidden widths (default 256, 512, 1024).</param>
-    public MlpGenerator(int latentSize, int pixelCount = 784, int classCount = 0, int[]? hidden = null) : base(nameof(MlpGenerator))
+    public MlpGenerator(int latentSize, int pixelCount = 784, int classCount = 0, int[]? hidden = null)
+        : base(nameof(MlpGenerator), latentSize, pixelCount, classCount)
     {
-        LatentSize = latentSize;
-        PixelCount = pixelCount;
-        ClassCount = classCount;
         hidden ??= [256, 512, 1024];
         layers = new ModuleList<Linear>();
         int input = latentSize + classCount;
@@ -35,15 +33,6 @@ public sealed class MlpGenerator : nn.Module<Tensor, Tensor?, Tensor>
         }
         RegisterComponents();
     }
-
-    /// <summary>Size of z.</summary>
-    public int LatentSize { get; }
-
-    /// <summary>Pixels per image.</summary>
-    public int PixelCount { get; }
-
-    /// <summary>Classes of a conditional generator (0: unconditional).</summary>
-    public int ClassCount { get; }
 
     /// <summary>The linear layers in order.</summary>
     public IReadOnlyList<Linear> Layers => layers.ToList();

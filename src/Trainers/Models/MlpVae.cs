@@ -8,7 +8,7 @@ namespace Aigc.MLNet.Trainers.Models;
 /// MLP variational autoencoder (pytorch/examples layout): encoder pixels → 400 (ReLU) → mean, log-variance;
 /// decoder z → 400 (ReLU) → pixel logits (sigmoid gives Bernoulli means).
 /// </summary>
-public sealed class MlpVae : nn.Module<Tensor, Tensor>
+public sealed class MlpVae : ImageVae
 {
     private readonly Linear fc1;
     private readonly Linear fc21;
@@ -20,10 +20,8 @@ public sealed class MlpVae : nn.Module<Tensor, Tensor>
     /// <param name="latentSize">Size of z (default 20).</param>
     /// <param name="pixelCount">Pixels per image.</param>
     /// <param name="hiddenSize">Width of the hidden layers (default 400).</param>
-    public MlpVae(int latentSize = 20, int pixelCount = 784, int hiddenSize = 400) : base(nameof(MlpVae))
+    public MlpVae(int latentSize = 20, int pixelCount = 784, int hiddenSize = 400) : base(nameof(MlpVae), latentSize, pixelCount)
     {
-        LatentSize = latentSize;
-        PixelCount = pixelCount;
         fc1 = nn.Linear(pixelCount, hiddenSize);
         fc21 = nn.Linear(hiddenSize, latentSize);
         fc22 = nn.Linear(hiddenSize, latentSize);
@@ -31,12 +29,6 @@ public sealed class MlpVae : nn.Module<Tensor, Tensor>
         fc4 = nn.Linear(hiddenSize, pixelCount);
         RegisterComponents();
     }
-
-    /// <summary>Size of z.</summary>
-    public int LatentSize { get; }
-
-    /// <summary>Pixels per image.</summary>
-    public int PixelCount { get; }
 
     /// <summary>Encoder hidden layer.</summary>
     public Linear EncoderHidden => fc1;
@@ -53,8 +45,8 @@ public sealed class MlpVae : nn.Module<Tensor, Tensor>
     /// <summary>Decoder output layer (logits).</summary>
     public Linear DecoderOutput => fc4;
 
-    /// <summary>Posterior mean and log-variance of <paramref name="pixels"/> ([batch, pixels] in [0, 1]).</summary>
-    public (Tensor Mean, Tensor LogVariance) Encode(Tensor pixels)
+    /// <inheritdoc/>
+    public override (Tensor Mean, Tensor LogVariance) Encode(Tensor pixels)
     {
         using var scope = NewDisposeScope();
         var h = nn.functional.relu(fc1.forward(pixels));
@@ -63,36 +55,10 @@ public sealed class MlpVae : nn.Module<Tensor, Tensor>
         return (mean.MoveToOuterDisposeScope(), logVariance.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Pixel logits for latent rows <paramref name="z"/>.</summary>
-    public Tensor DecodeLogits(Tensor z)
+    /// <inheritdoc/>
+    public override Tensor DecodeLogits(Tensor z)
     {
         using var scope = NewDisposeScope();
         return fc4.forward(nn.functional.relu(fc3.forward(z))).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Reconstruction logits through the posterior mean (no sampling).</summary>
-    public override Tensor forward(Tensor pixels)
-    {
-        using var scope = NewDisposeScope();
-        return DecodeLogits(Encode(pixels).Mean).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// Negative ELBO summed over the batch (BCE-sum + KL, nats) with one reparameterised sample per row,
-    /// and its two parts.
-    /// </summary>
-    /// <param name="pixels">[batch, pixels] in [0, 1].</param>
-    /// <param name="noise">Generator of the reparameterisation noise.</param>
-    public (Tensor Total, Tensor Reconstruction, Tensor Kl) NegativeElbo(Tensor pixels, Generator? noise)
-    {
-        using var scope = NewDisposeScope();
-        var (mean, logVariance) = Encode(pixels);
-        var eps = randn(mean.shape, dtype: mean.dtype, device: mean.device, generator: noise);
-        var z = mean + eps * (0.5 * logVariance).exp();
-        var logits = DecodeLogits(z);
-        var reconstruction = nn.functional.binary_cross_entropy_with_logits(logits, pixels, reduction: nn.Reduction.Sum);
-        var kl = -0.5 * (1 + logVariance - mean.pow(2) - logVariance.exp()).sum();
-        var total = reconstruction + kl;
-        return (total.MoveToOuterDisposeScope(), reconstruction.MoveToOuterDisposeScope(), kl.MoveToOuterDisposeScope());
     }
 }

@@ -3,8 +3,8 @@ using TorchSharp.Modules;
 
 namespace Aigc.MLNet.Trainers.Training;
 
-/// <summary>What <see cref="TrainingLoop"/> trains: modules, optimizers and one optimisation step.</summary>
-internal interface ITrainingTask
+/// <summary>What a <see cref="TrainingCheckpoint"/> holds: the modules and optimizers of a run, and its architecture.</summary>
+internal interface ICheckpointable
 {
     /// <summary>Architecture and sizes, checked when resuming (e.g. "MlpGan:z100:c0").</summary>
     string Kind { get; }
@@ -14,7 +14,11 @@ internal interface ITrainingTask
 
     /// <summary>Optimizers whose state checkpoints hold, in a fixed order.</summary>
     IReadOnlyList<OptimizerHelper> Optimizers { get; }
+}
 
+/// <summary>What <see cref="TrainingLoop"/> trains: modules, optimizers and one optimisation step.</summary>
+internal interface ITrainingTask : ICheckpointable
+{
     /// <summary>Names of the losses <see cref="Step"/> writes, in order.</summary>
     IReadOnlyList<string> LossNames { get; }
 

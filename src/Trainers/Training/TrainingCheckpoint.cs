@@ -22,7 +22,7 @@ internal static class TrainingCheckpoint
 
     public static string PathIn(string folder) => Path.Combine(folder, FileName);
 
-    public static void Save(string path, ITrainingTask task, int seed, int batchSize, long steps)
+    public static void Save(string path, ICheckpointable task, int seed, int batchSize, long steps)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -42,7 +42,7 @@ internal static class TrainingCheckpoint
     }
 
     /// <summary>Loads a checkpoint into <paramref name="task"/> and returns the steps it had completed.</summary>
-    public static long Load(string path, ITrainingTask task, int seed, int batchSize)
+    public static long Load(string path, ICheckpointable task, int seed, int batchSize)
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);

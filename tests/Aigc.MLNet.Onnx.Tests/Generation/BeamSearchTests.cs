@@ -138,3 +138,31 @@ public sealed class BeamSearchTests
         Assert.IsTrue(results[0].Score > results[1].Score);
     }
 }
+
+[TestClass]
+public sealed class HalfPrecisionTests
+{
+    [TestMethod]
+    public void Float16LogitsAndCache_GenerateLikeFloat32()
+    {
+        const int V = 5;
+        var rng = new Random(21);
+        var table = Enumerable.Range(0, V * V).Select(_ => (float)Math.Round(rng.NextDouble() * 6 - 3, 2)).ToArray();
+        using var full = CausalLM.Load(LookupFolder("fp32-twin", table, V, 4));
+        using var half = CausalLM.Load(LookupFolder("fp16", table, V, 4, half: true));
+        var options = new GenerationOptions { MaxNewTokens = 6, OutputScores = true };
+        var a = new TextGenerator(full).GenerateTokens([[0], [1, 2], [3]], options);
+        var b = new TextGenerator(half).GenerateTokens([[0], [1, 2], [3]], options);
+        for (int p = 0; p < 3; p++)
+        {
+            CollectionAssert.AreEqual(a[p].TokenIds.ToList(), b[p].TokenIds.ToList(), $"greedy prompt {p}");
+            Assert.AreEqual(a[p].Score!.Value, b[p].Score!.Value, 0.05, $"score prompt {p}");
+        }
+        var beams = new GenerationOptions { MaxNewTokens = 3, NumBeams = 3, NumReturnSequences = 2 };
+        var c = new TextGenerator(full).GenerateTokens([[2]], beams);
+        var d = new TextGenerator(half).GenerateTokens([[2]], beams);
+        CollectionAssert.AreEqual(c[0].TokenIds.ToList(), d[0].TokenIds.ToList());
+        float[] logits = half.ComputeLogits([1, 2]);
+        Assert.AreEqual((float)(Half)table[2 * V + 3], logits[V + 3], 1e-6);
+    }
+}

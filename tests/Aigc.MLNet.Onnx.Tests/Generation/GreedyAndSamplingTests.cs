@@ -198,4 +198,19 @@ public sealed class GreedyAndSamplingTests
         cts.Cancel();
         Assert.ThrowsExactly<OperationCanceledException>(() => generator.GenerateTokens(Prompts, new GenerationOptions { MaxNewTokens = 5 }, null, cts.Token));
     }
+
+    [TestMethod]
+    public void ModelWithoutAttentionMask_BatchesEqualLengths_AndRefusesRaggedBatches()
+    {
+        const int V = 6;
+        var table = new float[V * V];
+        for (int t = 0; t < V; t++) table[t * V + (t + 1) % V] = 5f;
+        using var model = CausalLM.Load(LookupFolder("nomask", table, V, eos: 4, noMask: true));
+        var generator = new TextGenerator(model);
+        var ok = generator.GenerateTokens([[0, 1], [2, 5]], new GenerationOptions { MaxNewTokens = 2 });
+        CollectionAssert.AreEqual(new[] { 2, 3 }, ok[0].TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 1 }, ok[1].TokenIds.ToArray());
+        var e = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([[0], [2, 5]], new GenerationOptions { MaxNewTokens = 2 }));
+        StringAssert.Contains(e.Message, "attention_mask");
+    }
 }

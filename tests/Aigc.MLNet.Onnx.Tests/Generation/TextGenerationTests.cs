@@ -124,4 +124,33 @@ public sealed class TextGenerationTests
         Assert.AreEqual(FinishReason.StopSequence, r.FinishReason);
         Assert.AreEqual(3, r.TokenIds.Count, "\" world\", \",\" and the completing \" this\"");
     }
+
+    [TestMethod]
+    public async Task BatchedStreaming_InterleavesSequences_AndEachConcatenatesToItsText()
+    {
+        using var model = ScriptModel(out _);
+        var generator = new TextGenerator(model);
+        var options = new GenerationOptions { MaxNewTokens = 40, StopSequences = ["中文"] };
+        string[] prompts = ["Hello", "Hello world, this is"];
+        var expected = generator.Generate(prompts, options);
+        var texts = new[] { new StringBuilder(), new StringBuilder() };
+        var finish = new FinishReason?[2];
+        var order = new List<int>();
+        await foreach (var d in generator.GenerateStreamingAsync(prompts, options))
+        {
+            Assert.IsNull(finish[d.SequenceIndex], "no delta after a sequence's final one");
+            texts[d.SequenceIndex].Append(d.Text);
+            finish[d.SequenceIndex] = d.FinishReason;
+            Assert.AreEqual(d.SequenceIndex, d.PromptIndex);
+            order.Add(d.SequenceIndex);
+        }
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.AreEqual(expected[i].Text, texts[i].ToString());
+            Assert.AreEqual(FinishReason.StopSequence, finish[i]);
+        }
+        Assert.AreEqual(" world, this is a test of 😀 emoji and ", texts[0].ToString());
+        int firstOfSecond = order.IndexOf(1), lastOfFirst = order.LastIndexOf(0);
+        Assert.IsTrue(firstOfSecond < lastOfFirst, "deltas of the two sequences interleave");
+    }
 }

@@ -80,31 +80,33 @@ internal static class EngineTestModels
     /// An Optimum-layout model whose logits depend only on the last token: logits[b,s,:] = table[input_ids[b,s], :].
     /// Its one-layer cache (1 head, head size 1) stores the ids as floats, so the cache plumbing is still exercised.
     /// </summary>
-    public static OnnxModel LookupModel(float[] table, int vocab, bool extraInput = false)
+    public static OnnxModel LookupModel(float[] table, int vocab, bool extraInput = false, bool half = false, bool noMask = false)
     {
+        var f = half ? OnnxElementType.Float16 : OnnxElementType.Float;
         var g = new OnnxGraph("lookup");
         g.AddInput("input_ids", OnnxElementType.Int64, ["batch", "sequence"]);
-        g.AddInput("attention_mask", OnnxElementType.Int64, ["batch", "total"]);
+        if (!noMask) g.AddInput("attention_mask", OnnxElementType.Int64, ["batch", "total"]);
         g.AddInput("position_ids", OnnxElementType.Int64, ["batch", "sequence"]);
-        g.AddInput("past_key_values.0.key", OnnxElementType.Float, ["batch", 1, "past", 1]);
-        g.AddInput("past_key_values.0.value", OnnxElementType.Float, ["batch", 1, "past", 1]);
+        g.AddInput("past_key_values.0.key", f, ["batch", 1, "past", 1]);
+        g.AddInput("past_key_values.0.value", f, ["batch", 1, "past", 1]);
         if (extraInput) g.AddInput("token_type_ids", OnnxElementType.Int64, ["batch", "sequence"]);
-        g.AddInitializer("table", table, [vocab, vocab]);
+        if (half) g.AddInitializer("table", table.Select(x => (Half)x).ToArray(), [vocab, vocab]);
+        else g.AddInitializer("table", table, [vocab, vocab]);
         g.AddNode("Gather", ["table", "input_ids"], ["logits"], OnnxAttribute.Int("axis", 0));
-        string asFloat = g.Apply("Cast", ["input_ids"], OnnxAttribute.Int("to", 1));
+        string asFloat = g.Apply("Cast", ["input_ids"], OnnxAttribute.Int("to", half ? 10 : 1));
         string kv = g.Apply("Unsqueeze", [asFloat, g.AddConstant("axes", 1, 3)]);
         g.AddNode("Concat", ["past_key_values.0.key", kv], ["present.0.key"], OnnxAttribute.Int("axis", 2));
         g.AddNode("Concat", ["past_key_values.0.value", kv], ["present.0.value"], OnnxAttribute.Int("axis", 2));
-        g.AddOutput("logits", OnnxElementType.Float, ["batch", "sequence", vocab]);
-        g.AddOutput("present.0.key", OnnxElementType.Float, ["batch", 1, "total", 1]);
-        g.AddOutput("present.0.value", OnnxElementType.Float, ["batch", 1, "total", 1]);
+        g.AddOutput("logits", f, ["batch", "sequence", vocab]);
+        g.AddOutput("present.0.key", f, ["batch", 1, "total", 1]);
+        g.AddOutput("present.0.value", f, ["batch", 1, "total", 1]);
         return new OnnxModel(g);
     }
 
     /// <summary>A lookup-table model folder (see <see cref="LookupModel"/>) with a config.json naming <paramref name="eos"/>.</summary>
-    public static string LookupFolder(string name, float[] table, int vocab, int eos, bool extraInput = false) => Once($"lookup-{name}", dir =>
+    public static string LookupFolder(string name, float[] table, int vocab, int eos, bool extraInput = false, bool half = false, bool noMask = false) => Once($"lookup-{name}", dir =>
     {
-        LookupModel(table, vocab, extraInput).Save(Path.Combine(dir, "model.onnx"));
+        LookupModel(table, vocab, extraInput, half, noMask).Save(Path.Combine(dir, "model.onnx"));
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["vocab_size"] = vocab, ["n_head"] = 1, ["n_embd"] = 1, ["n_layer"] = 1, ["n_positions"] = 64, ["eos_token_id"] = eos, ["bos_token_id"] = 0,

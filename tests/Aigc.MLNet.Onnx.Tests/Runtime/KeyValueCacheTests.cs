@@ -72,4 +72,22 @@ public sealed class KeyValueCacheTests
             Assert.AreEqual(l[6 * v + j], session.Logits(1)[j], 1e-4f);
         }
     }
+
+    [TestMethod]
+    public void HistoryBuffersGrowPastTheInitialCapacity()
+    {
+        using var model = CausalLM.Load(Gpt2Folder(Gpt2OnnxLayout.OptimumMergedLegacy));
+        var sequence = new List<int> { 4, 5, 6 };
+        using var session = new DecoderSession(model, 1, 2, default);
+        session.Prefill([sequence.ToArray()], 0);
+        for (int step = 0; step < 12; step++)
+        {
+            int next = (step * 31 + 7) % Gpt2Vocab;
+            sequence.Add(next);
+            session.Append([next]);
+        }
+        float[] full = model.ComputeLogits(sequence);
+        int v = session.VocabSize;
+        for (int j = 0; j < v; j++) Assert.AreEqual(full[(sequence.Count - 1) * v + j], session.Logits(0)[j], 1e-4f);
+    }
 }

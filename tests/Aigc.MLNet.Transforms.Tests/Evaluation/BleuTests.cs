@@ -23,6 +23,16 @@ public sealed class BleuTests
     }
 
     [TestMethod]
+    public void Tokenizer13aCharacterClassIsExactlyMtevals()
+    {
+        // mteval-v13a's class [\{-\~\[-\` -\&\(-\+\:-\@\/]: every member is split off between letters ...
+        foreach (char c in "{|}~[\\]^_`!\"#$%&()*+:;<=>?@/")
+            CollectionAssert.AreEqual(new[] { "x", c.ToString(), "y" }, BleuTokenization.Tokenize($"x{c}y", BleuTokenizer.Mteval13a), $"'{c}'");
+        // ... while apostrophe and dash (outside the class, no digit before the dash) stay inside the word.
+        CollectionAssert.AreEqual(new[] { "x'y", "x-y" }, BleuTokenization.Tokenize("x'y x-y", BleuTokenizer.Mteval13a));
+    }
+
+    [TestMethod]
     public void TokenizerIntlSplitsUnicodePunctuationAndSymbols()
     {
         // (\P{N})(\p{P}) splits "o," "d!" "t'" " «" "d»"; "3.14" stays (digit before the dot); \p{S} splits "€";

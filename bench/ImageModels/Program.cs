@@ -1,0 +1,27 @@
+// Quality runs and benchmarks of the image trainers on real MNIST. Commands (run from the repository root, Release):
+//   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [out=docs/images]
+//   dotnet run -c Release --project bench/ImageModels -- gan     [epochs=1]  [seed=1] [out=docs/images]
+//   dotnet run -c Release --project bench/ImageModels -- dcgan   [epochs=5]  [seed=1] [out=docs/images]
+//   dotnet run -c Release --project bench/ImageModels -- steprate [steps=300] [seed=1]
+using System.Diagnostics;
+using System.Globalization;
+using Aigc.MLNet.Bench.ImageModels;
+
+var settings = args.Skip(1).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
+int Int(string key, int fallback) => settings.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+string Text(string key, string fallback) => settings.TryGetValue(key, out var v) ? v : fallback;
+
+Console.WriteLine($"{DateTime.UtcNow:u} {Environment.ProcessorCount} cores, {RuntimeInformationText()}");
+var clock = Stopwatch.StartNew();
+switch (args.FirstOrDefault())
+{
+    case "vae": VaeQuality.Run(Int("epochs", 10), Int("seed", 1), Text("out", "docs/images")); break;
+    case "gan": GanRuns.EpochTime(Int("epochs", 1), Int("seed", 1), Text("out", "docs/images"), dcgan: false); break;
+    case "dcgan": GanRuns.EpochTime(Int("epochs", 5), Int("seed", 1), Text("out", "docs/images"), dcgan: true); break;
+    case "steprate": GanRuns.StepRate(Int("steps", 300), Int("seed", 1)); break;
+    default: Console.Error.WriteLine("usage: vae|gan|dcgan|steprate [key=value...]"); return 2;
+}
+Console.WriteLine($"total wall time {clock.Elapsed.TotalSeconds:F1} s");
+return 0;
+
+static string RuntimeInformationText() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;

@@ -1,0 +1,21 @@
+namespace Aigc.MLNet.Trainers.Images;
+
+/// <summary>GAN network families.</summary>
+public enum GanArchitecture
+{
+    /// <summary>MLP generator z→256→512→1024→784 and discriminator 784→512→256→1 (<see cref="Models.MlpGenerator"/>).</summary>
+    Mlp,
+
+    /// <summary>DCGAN for 28×28 images (<see cref="Models.DcganGenerator"/>, <see cref="Models.DcganDiscriminator"/>).</summary>
+    Dcgan,
+}
+
+/// <summary>VAE network families.</summary>
+public enum VaeArchitecture
+{
+    /// <summary>MLP encoder/decoder 784-hidden-latent (<see cref="Models.MlpVae"/>).</summary>
+    Mlp,
+
+    /// <summary>Convolutional encoder/decoder for 28×28 images (<see cref="Models.ConvVae"/>).</summary>
+    Convolutional,
+}

@@ -1,0 +1,43 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Aigc.MLNet.Trainers.Models;
+
+/// <summary>
+/// DCGAN discriminator for 28×28 images: Conv 4/2/1 → 64×14×14 (LeakyReLU 0.2) → Conv 4/2/1 → 128×7×7 (BatchNorm,
+/// LeakyReLU) → flatten (+ one-hot class) → 1 logit.
+/// </summary>
+public sealed class DcganDiscriminator : nn.Module<Tensor, Tensor?, Tensor>
+{
+    private readonly Conv2d down1;
+    private readonly Conv2d down2;
+    private readonly BatchNorm2d down2Norm;
+    private readonly Linear output;
+
+    /// <summary>Creates the discriminator.</summary>
+    /// <param name="classCount">Classes of a conditional discriminator (0: unconditional).</param>
+    public DcganDiscriminator(int classCount = 0) : base(nameof(DcganDiscriminator))
+    {
+        ClassCount = classCount;
+        down1 = nn.Conv2d(1, 64, 4, stride: 2, padding: 1);
+        down2 = nn.Conv2d(64, 128, 4, stride: 2, padding: 1, bias: false);
+        down2Norm = nn.BatchNorm2d(128);
+        output = nn.Linear(128 * 7 * 7 + classCount, 1);
+        RegisterComponents();
+    }
+
+    /// <summary>Classes of a conditional discriminator (0: unconditional).</summary>
+    public int ClassCount { get; }
+
+    /// <summary>Real-vs-fake logits [batch, 1] of images [batch, 784] in [-1, 1].</summary>
+    public override Tensor forward(Tensor images, Tensor? labels)
+    {
+        using var scope = NewDisposeScope();
+        var h = images.reshape(-1, 1, 28, 28);
+        h = nn.functional.leaky_relu(down1.forward(h), MlpGenerator.NegativeSlope);
+        h = nn.functional.leaky_relu(down2Norm.forward(down2.forward(h)), MlpGenerator.NegativeSlope);
+        h = ClassConditioning.Concat(h.flatten(1), labels, ClassCount);
+        return output.forward(h).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,99 @@
+using Aigc.MLNet.Transforms.Serving;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Aigc.MLNet.Transforms.Text;
+
+/// <summary>
+/// Generates a completion for every prompt with a causal language model exported to ONNX (GPT-2 checkpoints exported by
+/// Optimum, ONNX Runtime's GPT-2 layout, or models trained and exported by this library), served by ONNX Runtime with a
+/// key/value cache.
+/// </summary>
+/// <remarks>
+/// | Column | Type | Content |
+/// | --- | --- | --- |
+/// | input (prompt) | String | the prompt; empty or missing starts from the model's BOS token |
+/// | output (completion) | String, or vector of String when NumReturnSequences &gt; 1 | generated text (prompt excluded, cut before a stop sequence) |
+/// | token ids (optional) | vector of Int32 | the first sequence's generated ids |
+/// | finish reason (optional) | String | "eos", "length" or "stop" |
+/// | score (optional) | Single | beam score, or the sum of log-probabilities |
+/// The transformer is lazy: a cursor generates a row when asked (in groups of <see cref="GenerateTextOptions.BatchSize"/>).
+/// Saved pipelines keep the model folder's path and its SHA-256, not the weights: load them where that folder is, after
+/// <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(TextGenerationCatalog).Assembly)</c>.
+/// </remarks>
+public sealed class GenerateTextEstimator : IEstimator<GenerateTextTransformer>
+{
+    private readonly MLContext _mlContext;
+    private readonly GenerateTextOptions _options;
+    private readonly IEstimator<ITransformer> _chain;
+    private readonly string _encodedConfig;
+
+    internal GenerateTextEstimator(MLContext mlContext, GenerateTextOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        _mlContext = mlContext;
+        _options = options;
+        (_, _encodedConfig) = GenerateTextRuntime.Prepare(options);
+        var outputs = OutputNames(options);
+        var unused = AllOutputProperties.Except(outputs.Select(o => o.Property)).ToArray();
+        _chain = ConfiguredMapping.Create(mlContext, _encodedConfig, new GenerateTextMapping(), GenerateTextMapping.ContractName,
+                [(options.InputColumnName, GenerateTextMapping.PromptProperty)], outputs)
+            .Append(mlContext.Transforms.DropColumns(unused));
+    }
+
+    /// <summary>Checks the prompt column and trains nothing: returns the transformer.</summary>
+    /// <param name="input">Data with the prompt column.</param>
+    public GenerateTextTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckPromptColumn(input.Schema, _options.InputColumnName);
+        return new GenerateTextTransformer(_chain.Fit(input), _encodedConfig, _options.InputColumnName, _options.BatchSize, OutputNames(_options));
+    }
+
+    /// <summary>The schema after the transform; fails when the prompt column is missing or not String.</summary>
+    /// <param name="inputSchema">The input schema shape.</param>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ColumnChecks.Text(inputSchema, _options.InputColumnName, "GenerateText");
+        return _chain.GetOutputSchema(inputSchema);
+    }
+
+    internal static void CheckPromptColumn(DataViewSchema schema, string name) => ColumnChecks.Text(schema, name, "GenerateText");
+
+    private static void Validate(GenerateTextOptions o)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(o.OutputColumnName, "options.OutputColumnName");
+        ArgumentException.ThrowIfNullOrEmpty(o.InputColumnName, "options.InputColumnName");
+        if (string.IsNullOrWhiteSpace(o.ModelPath))
+            throw new ArgumentException("GenerateTextOptions.ModelPath must name a model folder or an .onnx file.", "options.ModelPath");
+        if (!Directory.Exists(o.ModelPath) && !File.Exists(o.ModelPath))
+            throw new DirectoryNotFoundException($"GenerateText: model folder or file '{o.ModelPath}' was not found.");
+        ArgumentNullException.ThrowIfNull(o.Generation, "options.Generation");
+        o.Generation.Validate();
+        if (o.BatchSize < 1)
+            throw new ArgumentOutOfRangeException("options.BatchSize", o.BatchSize, "GenerateTextOptions.BatchSize must be at least 1.");
+        var names = OutputNames(o).Select(p => p.Column).ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+            throw new ArgumentException($"GenerateText output column names must differ: {string.Join(", ", names)}.", nameof(o));
+    }
+
+    internal static IReadOnlyList<(string Property, string Column)> OutputNames(GenerateTextOptions o)
+    {
+        var outputs = new List<(string, string)>
+        {
+            (o.Generation.NumReturnSequences > 1 ? GenerateTextMapping.CompletionsProperty : GenerateTextMapping.CompletionProperty, o.OutputColumnName),
+        };
+        if (!string.IsNullOrEmpty(o.TokenIdsColumnName)) outputs.Add((GenerateTextMapping.TokenIdsProperty, o.TokenIdsColumnName));
+        if (!string.IsNullOrEmpty(o.FinishReasonColumnName)) outputs.Add((GenerateTextMapping.FinishReasonProperty, o.FinishReasonColumnName));
+        if (!string.IsNullOrEmpty(o.ScoreColumnName)) outputs.Add((GenerateTextMapping.ScoreProperty, o.ScoreColumnName));
+        return outputs;
+    }
+
+    private static readonly string[] AllOutputProperties =
+    [
+        GenerateTextMapping.CompletionProperty, GenerateTextMapping.CompletionsProperty, GenerateTextMapping.TokenIdsProperty,
+        GenerateTextMapping.FinishReasonProperty, GenerateTextMapping.ScoreProperty,
+    ];
+}

@@ -1,0 +1,117 @@
+using Aigc.MLNet.Trainers.Export;
+using Aigc.MLNet.Trainers.Images;
+using Aigc.MLNet.Trainers.Models;
+using Aigc.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Aigc.MLNet.Trainers.Tests.Images;
+
+[TestClass]
+public sealed class ConvolutionalModelTests
+{
+    [TestMethod]
+    public void DcganAndConvVaeHaveTheExpectedShapes()
+    {
+        torch.manual_seed(1);
+        using var g = new DcganGenerator(16, classCount: 10);
+        using var d = new DcganDiscriminator(classCount: 10);
+        using var vae = new ConvVae(latentSize: 6);
+        using var scope = NewDisposeScope();
+        var labels = tensor(new long[] { 1, 2, 3 });
+        var images = g.forward(randn(3, 16), labels);
+        CollectionAssert.AreEqual(new long[] { 3, 784 }, images.shape);
+        CollectionAssert.AreEqual(new long[] { 3, 1 }, d.forward(images, labels).shape);
+        var (mean, logVariance) = vae.Encode(rand(3, 784));
+        CollectionAssert.AreEqual(new long[] { 3, 6 }, mean.shape);
+        CollectionAssert.AreEqual(new long[] { 3, 6 }, logVariance.shape);
+        CollectionAssert.AreEqual(new long[] { 3, 784 }, vae.DecodeLogits(mean).shape);
+    }
+
+    [TestMethod]
+    public void DcganGeneratorOnnxExportMatchesTorchSharpInEvalMode()
+    {
+        foreach (int classes in new[] { 0, 10 })
+        {
+            torch.manual_seed(6);
+            using var g = new DcganGenerator(10, classes);
+            using var scope = NewDisposeScope();
+            long[] labels = [0, 3, 9, 1];
+            var labelTensor = classes > 0 ? tensor(labels) : null;
+            // A few training-mode passes move the batch-norm running statistics away from their initial values.
+            for (int i = 0; i < 3; i++) g.forward(randn(8, 10), classes > 0 ? tensor(new long[] { 0, 1, 2, 3, 4, 5, 6, 7 }) : null);
+            g.eval();
+            float[] z = randn(4, 10).data<float>().ToArray();
+            var expected = ((g.forward(tensor(z, [4, 10]), labelTensor) + 1) * 0.5).data<float>().ToArray();
+
+            using var session = new InferenceSession(ImageModelExport.Generator(g).ToArray());
+            using var zValue = OrtValue.CreateTensorValueFromMemory(z, [4, 10]);
+            using var labelValue = OrtValue.CreateTensorValueFromMemory(labels, [4]);
+            using var outputs = classes > 0
+                ? session.Run(new RunOptions(), ["z", "label"], [zValue, labelValue], ["image"])
+                : session.Run(new RunOptions(), ["z"], [zValue], ["image"]);
+            var actual = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+            double diff = ImageModelTests.MaxAbsDiff(expected, actual);
+            Assert.IsTrue(diff <= 1e-4, $"classes {classes}: max diff {diff}");
+        }
+    }
+
+    [TestMethod]
+    public void ConvVaeOnnxExportMatchesTorchSharp()
+    {
+        torch.manual_seed(7);
+        using var vae = new ConvVae(latentSize: 5, hiddenSize: 64);
+        using var scope = NewDisposeScope();
+        float[] x = ImageTestData.Pixels(3, 9);
+        var (mean, logVariance) = vae.Encode(tensor(x, [3, 784]));
+        float[] z = randn(3, 5).data<float>().ToArray();
+        var decoded = vae.DecodeLogits(tensor(z, [3, 5])).sigmoid().data<float>().ToArray();
+
+        using var encoder = new InferenceSession(ImageModelExport.Encoder(vae).ToArray());
+        using var xValue = OrtValue.CreateTensorValueFromMemory(x, [3, 784]);
+        using var encoded = encoder.Run(new RunOptions(), ["pixels"], [xValue], ["mean", "log_variance"]);
+        Assert.IsTrue(ImageModelTests.MaxAbsDiff(mean.data<float>().ToArray(), encoded[0].GetTensorDataAsSpan<float>().ToArray()) <= 1e-4);
+        Assert.IsTrue(ImageModelTests.MaxAbsDiff(logVariance.data<float>().ToArray(), encoded[1].GetTensorDataAsSpan<float>().ToArray()) <= 1e-4);
+        using var decoder = new InferenceSession(ImageModelExport.Decoder(vae).ToArray());
+        using var zValue = OrtValue.CreateTensorValueFromMemory(z, [3, 5]);
+        using var image = decoder.Run(new RunOptions(), ["z"], [zValue], ["image"]);
+        Assert.IsTrue(ImageModelTests.MaxAbsDiff(decoded, image[0].GetTensorDataAsSpan<float>().ToArray()) <= 1e-4);
+    }
+
+    [TestMethod]
+    public void DcganAndConvVaeTrainersResumeBitIdentically()
+    {
+        var ml = new MLContext(1);
+        var data = ImageTestData.View(ml, 24, withLabels: true);
+        foreach (bool isGan in new[] { true, false })
+        {
+            string Run(int epochs, string root, bool resume)
+            {
+                string model = Path.Combine(root, "model"), checkpoints = Path.Combine(root, "ckpt");
+                if (isGan)
+                    ml.Generative().Trainers.Gan(new GanOptions
+                    {
+                        Architecture = GanArchitecture.Dcgan, LabelColumnName = "Label", ModelFolder = model, CheckpointFolder = checkpoints,
+                        Resume = resume, LatentSize = 8, BatchSize = 8, Epochs = epochs, Seed = 3,
+                    }).Train(data);
+                else
+                    ml.Generative().Trainers.Vae(new VaeOptions
+                    {
+                        Architecture = VaeArchitecture.Convolutional, HiddenSize = 32, ModelFolder = model, CheckpointFolder = checkpoints,
+                        Resume = resume, LatentSize = 4, BatchSize = 8, Epochs = epochs, Seed = 3,
+                    }).Train(data);
+                return root;
+            }
+            string straight = Run(2, ImageTestData.TempFolder("straight"), false);
+            string resumed = ImageTestData.TempFolder("resumed");
+            Run(1, resumed, false);
+            Run(2, resumed, true);
+            foreach (string f in isGan ? new[] { "ckpt/checkpoint.bin", "model/generator.onnx" } : ["ckpt/checkpoint.bin", "model/encoder.onnx", "model/decoder.onnx"])
+                CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(straight, f)), File.ReadAllBytes(Path.Combine(resumed, f)), f);
+            var manifest = Aigc.MLNet.Transforms.Images.ImageModelManifest.Load(Path.Combine(resumed, "model"));
+            Assert.AreEqual(isGan ? "Dcgan" : "Convolutional", manifest.Architecture);
+        }
+    }
+}

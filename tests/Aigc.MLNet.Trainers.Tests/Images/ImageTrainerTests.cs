@@ -1,0 +1,220 @@
+using Aigc.MLNet.Testing;
+using Aigc.MLNet.Trainers.Images;
+using Aigc.MLNet.Trainers.Training;
+using Aigc.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Aigc.MLNet.Trainers.Tests.Images;
+
+[TestClass]
+public sealed class ImageTrainerTests
+{
+    private static GanOptions TinyGan(string folder, string? checkpoints = null) => new()
+    {
+        ModelFolder = folder, LatentSize = 8, BatchSize = 16, Epochs = 2, Seed = 7, CheckpointFolder = checkpoints, ReportEveryNSteps = 1,
+    };
+
+    private static VaeOptions TinyVae(string folder, string? checkpoints = null) => new()
+    {
+        ModelFolder = folder, LatentSize = 4, HiddenSize = 32, BatchSize = 16, Epochs = 2, Seed = 7, CheckpointFolder = checkpoints, ReportEveryNSteps = 1,
+    };
+
+    [TestMethod]
+    public void GanFitReturnsAGenerateImagesTransformerThatIsDeterministic()
+    {
+        var ml = new MLContext(1);
+        string folder = ImageTestData.TempFolder("gan");
+        var reports = new List<TrainingProgress>();
+        var options = TinyGan(folder);
+        options.Progress = new SyncProgress(reports.Add);
+        var model = ml.Generative().Trainers.Gan(options).Fit(ImageTestData.View(ml, 48));
+
+        Assert.AreEqual(6, reports.Count);                       // 3 steps per epoch, one report per step
+        Assert.AreEqual(2, reports.Count(r => r.IsEpochEnd));
+        Assert.IsTrue(reports.All(r => r.Losses.ContainsKey("Discriminator") && r.Losses.ContainsKey("Generator") && r.SamplesPerSecond > 0));
+        Assert.AreEqual(6, reports[^1].Step);
+
+        var images = ml.Data.CreateEnumerable<ImageOut>(model.Transform(SavedPipelineProbe.Input(ml, "seeds", 3)), false).ToArray();
+        Assert.AreEqual(3, images.Length);
+        Assert.IsTrue(images.All(i => i.Image.Length == 784 && i.Image.All(v => v is >= 0 and <= 1)));
+        CollectionAssert.AreNotEqual(images[0].Image, images[1].Image);
+        var again = ml.Data.CreateEnumerable<ImageOut>(model.Transform(SavedPipelineProbe.Input(ml, "seeds", 3)), false).ToArray();
+        CollectionAssert.AreEqual(images[2].Image, again[2].Image);
+    }
+
+    [TestMethod]
+    public void FittedPipelinesGiveIdenticalOutputsAfterLoadingInAFreshProcess()
+    {
+        var ml = new MLContext(1);
+        // Unconditional GAN, conditional GAN and VAE: save each fitted transformer, load it in a new process, compare bits.
+        var cases = new List<(ITransformer Model, IDataView Schema, string Kind, string[] Columns)>();
+        var gan = ml.Generative().Trainers.Gan(TinyGan(ImageTestData.TempFolder("gan-save")));
+        cases.Add((gan.Fit(ImageTestData.View(ml, 32)), SavedPipelineProbe.Input(ml, "seeds", 1), "seeds", ["Image"]));
+        var cganOptions = TinyGan(ImageTestData.TempFolder("cgan-save"));
+        cganOptions.LabelColumnName = "Label";
+        var cgan = ml.Generative().Trainers.Gan(cganOptions);
+        cases.Add((cgan.Fit(ImageTestData.View(ml, 32, withLabels: true)), SavedPipelineProbe.Input(ml, "seeds-labels", 1), "seeds-labels", ["Image"]));
+        var vaeData = SavedPipelineProbe.Input(ml, "pixels", 32);
+        var vae = ml.Generative().Trainers.Vae(TinyVae(ImageTestData.TempFolder("vae-save")));
+        cases.Add((vae.Fit(vaeData), vaeData, "pixels", ["LatentMean", "LatentLogVariance", "Reconstruction"]));
+
+        foreach (var (model, schema, kind, columns) in cases)
+        {
+            string zip = Path.Combine(ImageTestData.TempFolder("zip"), "model.zip");
+            ml.Model.Save(model, schema.Schema, zip);
+            string inProcess = SavedPipelineProbe.Dump(model.Transform(SavedPipelineProbe.Input(ml, kind, 4)), columns);
+            string fresh = SavedPipelineProbe.RunInFreshProcess(zip, kind, 4, columns);
+            Assert.AreEqual(4, inProcess.Count(c => c == '\n'), kind);
+            Assert.AreEqual(inProcess, fresh, kind);
+        }
+    }
+
+    [TestMethod]
+    public void ConditionalGanGeneratesDifferentImagesPerLabel()
+    {
+        var ml = new MLContext(1);
+        var options = TinyGan(ImageTestData.TempFolder("cgan"));
+        options.LabelColumnName = "Label";
+        var model = ml.Generative().Trainers.Gan(options).Fit(ImageTestData.View(ml, 32, withLabels: true));
+        var rows = ml.Data.LoadFromEnumerable(new[] { new SeedLabel { Seed = 5, Label = 1 }, new SeedLabel { Seed = 5, Label = 2 } });
+        var images = ml.Data.CreateEnumerable<ImageOut>(model.Transform(rows), false).ToArray();
+        Assert.AreEqual(2, images.Length);
+        CollectionAssert.AreNotEqual(images[0].Image, images[1].Image);
+    }
+
+    [TestMethod]
+    public void BadTrainingInputFailsWithClearErrors()
+    {
+        var ml = new MLContext(1);
+        var gan = ml.Generative().Trainers.Gan(TinyGan(ImageTestData.TempFolder("bad")));
+        var vae = ml.Generative().Trainers.Vae(TinyVae(ImageTestData.TempFolder("bad")));
+
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => gan.Fit(ml.Data.LoadFromEnumerable(new[] { new ImageTestData.IntRow() })));
+        StringAssert.Contains(missing.Message, "'Pixels'");
+        var wrongSize = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => vae.Fit(ml.Data.LoadFromEnumerable(new[] { new ImageTestData.SmallRow { Pixels = new float[10] } })));
+        StringAssert.Contains(wrongSize.Message, "Vector<Single, 784>");
+        StringAssert.Contains(wrongSize.Message, "'Pixels'");
+
+        var nanPixels = ImageTestData.Pixels(3, 1);
+        nanPixels[784 + 17] = float.NaN;
+        var nanView = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 3).Select(i => new ImageTestData.Row { Pixels = nanPixels.AsSpan(i * 784, 784).ToArray() }));
+        var nan = Assert.ThrowsExactly<InvalidDataException>(() => gan.Fit(nanView));
+        StringAssert.Contains(nan.Message, "row 1, pixel 17 is NaN");
+
+        var empty = Assert.ThrowsExactly<InvalidDataException>(() => vae.Fit(ml.Data.LoadFromEnumerable(Array.Empty<ImageTestData.Row>())));
+        StringAssert.Contains(empty.Message, "empty");
+
+        var cganOptions = TinyGan(ImageTestData.TempFolder("bad"));
+        cganOptions.LabelColumnName = "Digit";
+        var noLabel = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Gan(cganOptions).Fit(ImageTestData.View(ml, 8)));
+        StringAssert.Contains(noLabel.Message, "Label column 'Digit'");
+
+        Assert.ThrowsExactly<ArgumentException>(() => ml.Generative().Trainers.Gan(new GanOptions()));                       // no ModelFolder
+        var cuda = TinyVae(ImageTestData.TempFolder("bad"));
+        cuda.Device = "cuda";
+        var noCuda = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Generative().Trainers.Vae(cuda).Fit(ImageTestData.View(ml, 8)));
+        StringAssert.Contains(noCuda.Message, "CUDA is not available");
+    }
+
+    [TestMethod]
+    public void ResumingFromACheckpointGivesBitIdenticalWeights()
+    {
+        var ml = new MLContext(1);
+        var data = ImageTestData.View(ml, 48);
+        foreach (bool isGan in new[] { true, false })
+        {
+            string straight = ImageTestData.TempFolder("straight");
+            Train(ml, isGan, straight, epochs: 2, data);
+
+            string resumed = ImageTestData.TempFolder("resumed");
+            var first = Train(ml, isGan, resumed, epochs: 1, data);
+            Assert.AreEqual(3, first.Summary.Steps);
+            var second = Train(ml, isGan, resumed, epochs: 2, data, resume: true);
+            Assert.AreEqual(6, second.Summary.Steps);
+            Assert.AreEqual(3, second.Summary.StepsThisRun);
+
+            AssertSameFiles(straight, resumed, isGan);
+        }
+    }
+
+    [TestMethod]
+    public void CancellingMidEpochThenResumingGivesTheSameFinalWeights()
+    {
+        var ml = new MLContext(1);
+        var data = ImageTestData.View(ml, 48);
+        foreach (bool isGan in new[] { true, false })
+        {
+            string straight = ImageTestData.TempFolder("straight");
+            Train(ml, isGan, straight, epochs: 2, data);
+
+            string interrupted = ImageTestData.TempFolder("cancelled");
+            using var cts = new CancellationTokenSource();
+            var cancelled = Assert.ThrowsExactly<OperationCanceledException>(() =>
+                Train(ml, isGan, interrupted, epochs: 2, data, progress: p => { if (p.Step == 4) cts.Cancel(); }, token: cts.Token));
+            StringAssert.Contains(cancelled.Message, "before step 4");
+            Assert.IsTrue(File.Exists(Path.Combine(interrupted, "ckpt", "checkpoint.bin")));
+            Assert.IsFalse(Directory.EnumerateFiles(Path.Combine(interrupted, "ckpt"), "*.tmp").Any());
+            var rest = Train(ml, isGan, interrupted, epochs: 2, data, resume: true);
+            Assert.AreEqual(2, rest.Summary.StepsThisRun);
+
+            AssertSameFiles(straight, interrupted, isGan);
+        }
+    }
+
+    [TestMethod]
+    public void ResumingWithADifferentSeedIsRejected()
+    {
+        var ml = new MLContext(1);
+        var data = ImageTestData.View(ml, 16);
+        string folder = ImageTestData.TempFolder("seed");
+        Train(ml, false, folder, epochs: 1, data);
+        var options = TinyVae(Path.Combine(folder, "model"), Path.Combine(folder, "ckpt"));
+        options.Seed = 8;
+        options.Resume = true;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Generative().Trainers.Vae(options).Fit(data));
+        StringAssert.Contains(e.Message, "Seed 7");
+    }
+
+    private static ImageTrainingResult Train(MLContext ml, bool isGan, string root, int epochs, IDataView data, bool resume = false,
+        Action<TrainingProgress>? progress = null, CancellationToken token = default)
+    {
+        string model = Path.Combine(root, "model"), checkpoints = Path.Combine(root, "ckpt");
+        if (isGan)
+        {
+            var o = TinyGan(model, checkpoints);
+            o.Epochs = epochs; o.Resume = resume; o.CheckpointEveryNSteps = 2; o.CancellationToken = token;
+            o.Progress = progress is null ? null : new SyncProgress(progress);
+            return ml.Generative().Trainers.Gan(o).Train(data);
+        }
+        var v = TinyVae(model, checkpoints);
+        v.Epochs = epochs; v.Resume = resume; v.CheckpointEveryNSteps = 2; v.CancellationToken = token;
+        v.Progress = progress is null ? null : new SyncProgress(progress);
+        return ml.Generative().Trainers.Vae(v).Train(data);
+    }
+
+    private static void AssertSameFiles(string a, string b, bool isGan)
+    {
+        // The checkpoint holds every module's weights and the optimizers' state; the ONNX files hold the exported weights.
+        string[] files = isGan ? ["ckpt/checkpoint.bin", "model/generator.onnx"] : ["ckpt/checkpoint.bin", "model/encoder.onnx", "model/decoder.onnx"];
+        foreach (string f in files)
+            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(a, f)), File.ReadAllBytes(Path.Combine(b, f)), $"{(isGan ? "GAN" : "VAE")} {f}");
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    private sealed class ImageOut
+    {
+        [VectorType(784)]
+        public float[] Image { get; set; } = [];
+    }
+
+    private sealed class SeedLabel
+    {
+        public int Seed { get; set; }
+        public int Label { get; set; }
+    }
+}
