@@ -1,4 +1,3 @@
-using Aigc.MLNet.Cli.Pictures;
 using Aigc.MLNet.Onnx.Runtime;
 
 namespace Aigc.MLNet.Cli.Tests;
@@ -15,7 +14,7 @@ public sealed class QuickstartTests
         Assert.AreEqual(0, r.ExitCode, r.Out + r.Error);
         foreach (string png in new[] { "gan/samples.png", "gan/loss-curve.png", "vae/samples.png", "vae/loss-curve.png", "char-gpt/loss-curve.png" })
         {
-            var (w, h) = ImageGrid.ReadSize(tmp.File(png));
+            var (w, h) = Pictures.ReadSize(tmp.File(png));
             Assert.IsTrue(w > 100 && h > 50, $"{png}: {w}x{h}");
         }
         using (var lm = CausalLM.Load(tmp.File("char-gpt/onnx")))

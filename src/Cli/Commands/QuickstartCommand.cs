@@ -5,6 +5,9 @@ using Aigc.MLNet.Cli.Jobs;
 using Aigc.MLNet.Onnx.Generation;
 using Aigc.MLNet.Onnx.Runtime;
 using Aigc.MLNet.Transforms.Data;
+using Aigc.MLNet.Transforms.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Spectre.Console;
 
 namespace Aigc.MLNet.Cli.Commands;
@@ -76,22 +79,23 @@ internal static class QuickstartCommand
         rows.Add(("char GPT (2 layers, 64 wide)", string.Create(CultureInfo.InvariantCulture, $"val loss {gpt.ValidationLoss:F3} nats/char"),
             Rel(gpt.OnnxFolder!) + ", " + Rel(gpt.LossCurvePng ?? ""), t.Elapsed));
 
-        context.Console.MarkupLine("[bold]5/6 text generation from the ONNX folder[/]");
+        context.Console.MarkupLine("[bold]5/6 GenerateText pipeline over the ONNX folder[/]");
         t.Restart();
         string[] prompts = ["ROMEO:\n", "First Citizen:\n", "KING HENRY:\n"];
-        using (var lm = CausalLM.Load(gpt.OnnxFolder!))
-        {
-            // The model knows 64 positions (its training context): prompt + new characters must fit.
-            int room = (lm.Config.MaxPositions ?? 64) - prompts.Max(p => p.Length);
-            var options = new GenerationOptions { MaxNewTokens = room, MinNewTokens = Math.Min(20, room), DoSample = true, Temperature = 0.8, TopK = 20, Seed = 1, StopSequences = ["\n\n"] };
-            var generator = new TextGenerator(lm);
-            var samples = generator.Generate(prompts, options, null, ct);
-            string textFile = Path.Combine(root, "char-gpt", "samples.txt");
-            File.WriteAllText(textFile, string.Join("\n\n", samples.Select(s => prompts[s.PromptIndex] + s.Text)));
-            foreach (var s in samples)
-                context.Console.Write(new Panel(Markup.Escape(prompts[s.PromptIndex] + s.Text)).Header($"prompt {s.PromptIndex + 1}").Border(BoxBorder.Rounded));
-            rows.Add(("generate (batched, KV cache)", $"{prompts.Length} prompts, top-k sampling, stop \"\\n\\n\"", Rel(textFile), t.Elapsed));
-        }
+        int context64;
+        using (var lm = CausalLM.Load(gpt.OnnxFolder!)) context64 = lm.Config.MaxPositions ?? 64;
+        // The model knows 64 positions (its training context): prompt + new characters must fit.
+        int room = context64 - prompts.Max(p => p.Length);
+        var options = new GenerationOptions { MaxNewTokens = room, MinNewTokens = Math.Min(20, room), DoSample = true, Temperature = 0.8, TopK = 20, Seed = 1, StopSequences = ["\n\n"] };
+        var ml = new MLContext(seed: 1);
+        var promptView = ml.Data.LoadFromEnumerable(prompts.Select(p => new PromptRow { Prompt = p }));
+        var pipeline = ml.Transforms.GenerateText("Completion", "Prompt", gpt.OnnxFolder!, options, batchSize: prompts.Length);
+        string[] completions = pipeline.Fit(promptView).Transform(promptView).GetColumn<string>("Completion").ToArray();
+        string textFile = Path.Combine(root, "char-gpt", "samples.txt");
+        File.WriteAllText(textFile, string.Join("\n\n", prompts.Zip(completions, (p, c) => p + c)));
+        for (int i = 0; i < prompts.Length; i++)
+            context.Console.Write(new Panel(Markup.Escape(prompts[i] + completions[i])).Header($"prompt {i + 1}").Border(BoxBorder.Rounded));
+        rows.Add(("GenerateText pipeline (batched, KV cache)", $"{prompts.Length} prompts, top-k sampling, stop \"\\n\\n\"", Rel(textFile), t.Elapsed));
 
         context.Console.MarkupLine("[bold]6/6 evaluation[/]");
         t.Restart();
@@ -127,6 +131,11 @@ internal static class QuickstartCommand
             string relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
             return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
         }
+    }
+
+    private sealed class PromptRow
+    {
+        public string Prompt { get; set; } = "";
     }
 
     private static string Losses(IReadOnlyDictionary<string, float> losses) =>

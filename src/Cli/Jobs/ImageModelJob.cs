@@ -124,9 +124,9 @@ public static class ImageModelJob
     /// <summary>
     /// Generates <paramref name="count"/> images with the model in <paramref name="modelFolder"/> through the ML.NET transforms
     /// (GAN: <c>GenerateImages</c>, one row per class for a conditional GAN; VAE: <c>DecodeLatent</c> of standard-normal latents)
-    /// and returns their pixels, count × 784.
+    /// and returns them, 784 pixels each in [0, 1].
     /// </summary>
-    public static float[] Generate(MLContext ml, string modelFolder, int count, int seed)
+    public static float[][] Generate(MLContext ml, string modelFolder, int count, int seed)
     {
         var manifest = ImageModelManifest.Load(modelFolder);
         IDataView output;
@@ -152,21 +152,15 @@ public static class ImageModelJob
             output = ml.Transforms.DecodeLatent(modelFolder, outputColumnName: "Image", inputColumnName: "Latent").Fit(input).Transform(input);
             column = "Image";
         }
-        var pixels = new float[count * manifest.PixelCount];
-        int n = 0;
-        foreach (var image in output.GetColumn<float[]>(column))
-        {
-            image.CopyTo(pixels, n * manifest.PixelCount);
-            n++;
-        }
-        return pixels;
+        return output.GetColumn<float[]>(column).ToArray();
     }
 
     /// <summary>Generates a grid of samples and writes it as a PNG (ten columns: one digit class per row band for a conditional GAN).</summary>
     public static string SaveSamples(MLContext ml, string modelFolder, string pngPath, int count, int seed)
     {
-        float[] pixels = Generate(ml, modelFolder, count, seed);
-        return ImageGrid.SavePng(pngPath, pixels, count, columns: Math.Min(10, count));
+        float[][] images = Generate(ml, modelFolder, count, seed);
+        ImageGrid.SavePng(pngPath, images, columns: Math.Min(10, count));
+        return Path.GetFullPath(pngPath);
     }
 
     private sealed class SeedRow
