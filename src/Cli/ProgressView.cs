@@ -21,12 +21,17 @@ internal sealed class ProgressView
         {
             var clock = Stopwatch.StartNew();
             long lastPrinted = -1;
+            double lastPrintedAt = 0;
             long every = Math.Max(1, totalSteps / 10);
+            // The first report, then every tenth of the run or every 10 seconds, whichever comes first.
             return work((step, text) =>
             {
-                if (step / every == lastPrinted / every && step != totalSteps) return;
+                double now = clock.Elapsed.TotalSeconds;
+                bool due = lastPrinted < 0 || step / every != lastPrinted / every || step == totalSteps || now - lastPrintedAt >= 10;
+                if (!due) return;
                 lastPrinted = step;
-                double rate = step / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                lastPrintedAt = now;
+                double rate = step / Math.Max(1e-9, now);
                 _context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{title}: step {step}/{totalSteps} {text} {rate:F1} it/s"));
             });
         }
