@@ -24,39 +24,16 @@ public sealed record PerplexityResult(int Tokens, double MeanNll, double Perplex
 public static class EvaluationJob
 {
     /// <summary>
-    /// Perplexity of the ONNX model in <paramref name="modelFolder"/> on <paramref name="text"/>, with its own tokenizer,
-    /// over non-overlapping windows of the model's context (the first token of each window is not scored).
+    /// Perplexity of the ONNX model in <paramref name="modelFolder"/> on <paramref name="text"/> with its own tokenizer
+    /// (the shared <see cref="Transforms.Evaluation.Text.Perplexity"/> evaluator: windows of the model's context).
     /// </summary>
     public static PerplexityResult Perplexity(string modelFolder, string text, int? window = null, CancellationToken ct = default)
     {
+        ct.ThrowIfCancellationRequested();
         using var lm = CausalLM.Load(modelFolder);
-        var tokenizer = lm.Tokenizer ?? throw new InvalidOperationException($"'{modelFolder}' has no tokenizer files; perplexity needs them to tokenize the text.");
-        var ids = tokenizer.EncodeToIds(text);
-        if (ids.Count < 2) throw new ArgumentException("The text must hold at least two tokens.", nameof(text));
-        int size = Math.Min(window ?? int.MaxValue, lm.Config.MaxPositions ?? 1024);
-        int vocab = lm.Config.VocabSize;
-        double nll = 0;
-        int scored = 0;
-        for (int start = 0; start + 1 < ids.Count; start += size)
-        {
-            var chunk = ids.Skip(start).Take(size).ToArray();
-            if (chunk.Length < 2) break;
-            float[] logits = lm.ComputeLogits(chunk, ct);
-            int v = logits.Length / chunk.Length;
-            for (int t = 0; t + 1 < chunk.Length; t++)
-            {
-                var row = logits.AsSpan(t * v, v);
-                float max = float.NegativeInfinity;
-                foreach (float x in row) max = Math.Max(max, x);
-                double sum = 0;
-                foreach (float x in row) sum += Math.Exp(x - max);
-                nll -= row[chunk[t + 1]] - max - Math.Log(sum);
-                scored++;
-            }
-        }
-        _ = vocab;
-        double mean = nll / scored;
-        return new PerplexityResult(scored, mean, Math.Exp(mean));
+        if (lm.Tokenizer is null) throw new InvalidOperationException($"'{modelFolder}' has no tokenizer files; perplexity needs them to tokenize the text.");
+        var metrics = Transforms.Evaluation.Text.Perplexity.Evaluate(lm, [text], new Transforms.Evaluation.Text.PerplexityOptions { WindowSize = window });
+        return new PerplexityResult((int)metrics.TokenCount, metrics.MeanNll, metrics.Perplexity);
     }
 
     /// <summary>
