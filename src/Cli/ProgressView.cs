@@ -36,11 +36,12 @@ internal sealed class ProgressView
             });
         }
         T result = default!;
+        var losses = new TextStateColumn();
         _context.Console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                     new ItPerSecondColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(),
+                     new ItPerSecondColumn(), new RemainingTimeColumn(), losses)
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(title), maxValue: Math.Max(1, totalSteps));
@@ -49,11 +50,21 @@ internal sealed class ProgressView
                 {
                     task.Value = Math.Min(step, totalSteps);
                     task.State.Update<double>("rate", _ => step / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
-                    task.Description = Markup.Escape($"{title} {step}/{totalSteps} {text}");
+                    losses.Text = text;
+                    task.Description = Markup.Escape($"{title} {step}/{totalSteps}");
                 });
                 task.Value = task.MaxValue;
             });
         return result;
+    }
+
+    /// <summary>The losses of the last report, after the timing columns so a narrow terminal keeps the bar readable.</summary>
+    private sealed class TextStateColumn : ProgressColumn
+    {
+        public volatile string Text = "";
+
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(Text, new Style(Color.Aqua));
     }
 
     /// <summary>Steps per second from the task state.</summary>
