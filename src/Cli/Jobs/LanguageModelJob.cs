@@ -171,7 +171,7 @@ public static class LanguageModelJob
         }
         string? png = null;
         if (curve["train"].Count > 0)
-            png = LossCurve.SavePng(Path.Combine(folder, "loss-curve.png"), $"{settings.Kind} on {Path.GetFileName(settings.CorpusPath)}", curve);
+            png = LossCurve.SavePng(Path.Combine(folder, "loss-curve.png"), $"char {settings.Kind.ToString().ToUpperInvariant()} on {Path.GetFileName(settings.CorpusPath)}", curve);
         return new LanguageModelJobResult
         {
             Iterations = lastStep, TrainLoss = lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed, CheckpointFolder = checkpoint,

@@ -24,7 +24,8 @@ public static class LossCurve
         plot.Title(title);
         plot.XLabel("step");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        // Losses fall, so the upper right is usually empty.
+        plot.ShowLegend(Alignment.UpperRight);
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
 
