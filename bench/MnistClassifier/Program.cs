@@ -1,6 +1,7 @@
 // Trains the LeNet MNIST classifier behind the image metrics, exports it to ONNX and reports:
 // TorchSharp and ONNX Runtime test accuracy, the classifier score of the real test set, and FID(test, train[0..10k)).
-//   dotnet run -c Release --project bench/MnistClassifier -- [--out DIR (default artifacts/mnist-lenet)] [--epochs N] [--seed S] [--train-rows N]
+//   dotnet run -c Release --project bench/MnistClassifier -- [--out DIR (default artifacts/mnist-lenet)] [--epochs N] [--seed S]
+//       [--train-rows N] [--conv1 C] [--conv2 C] [--hidden H]
 // Writes DIR/lenet-mnist.onnx (used by mlContext.GenerativeEvaluation().EvaluateImages) and DIR/lenet-mnist.weights.
 using System.Diagnostics;
 using Aigc.MLNet.Trainers.Evaluation;
@@ -19,7 +20,10 @@ for (int i = 0; i < args.Length; i++)
         case "--epochs": options.Epochs = int.Parse(Next()); break;
         case "--seed": options.Seed = int.Parse(Next()); break;
         case "--train-rows": trainRows = int.Parse(Next()); break;
-        default: throw new ArgumentException($"Unknown option '{args[i]}'. Options: --out DIR, --epochs N, --seed S, --train-rows N.");
+        case "--conv1": options.Architecture.Conv1Channels = int.Parse(Next()); break;
+        case "--conv2": options.Architecture.Conv2Channels = int.Parse(Next()); break;
+        case "--hidden": options.Architecture.HiddenUnits = int.Parse(Next()); break;
+        default: throw new ArgumentException($"Unknown option '{args[i]}'. Options: --out DIR, --epochs N, --seed S, --train-rows N, --conv1 C, --conv2 C, --hidden H.");
     }
 }
 
@@ -28,14 +32,16 @@ var train = MnistDataset.Load(DatasetPaths.MnistFolder, MnistSplit.Train, trainR
 var test = MnistDataset.Load(DatasetPaths.MnistFolder, MnistSplit.Test);
 Console.WriteLine($"train {train.Count} images, test {test.Count} images, epochs {options.Epochs}, seed {options.Seed}, " +
                   $"threads {TorchSharp.torch.get_num_threads()}");
-using var network = MnistClassifierTrainer.Train(train, options, Console.WriteLine);
+string onnxPath = Path.Combine(outDir, "lenet-mnist.onnx");
+// Every epoch replaces the saved model (atomically), so an interrupted run still leaves the last finished epoch.
+using var network = MnistClassifierTrainer.Train(train, options, Console.WriteLine, (epoch, net) =>
+{
+    MnistClassifierTrainer.SaveWeights(net, Path.Combine(outDir, "lenet-mnist.weights"));
+    LeNetOnnxExporter.Export(net, onnxPath);
+    Console.WriteLine($"  epoch {epoch}: TorchSharp test accuracy {MnistClassifierTrainer.Accuracy(net, test):P2}, saved {onnxPath} ({total.Elapsed.TotalSeconds:F0} s)");
+});
 double torchAccuracy = MnistClassifierTrainer.Accuracy(network, test);
 Console.WriteLine($"TorchSharp test accuracy: {torchAccuracy:P2}");
-
-string onnxPath = Path.Combine(outDir, "lenet-mnist.onnx");
-MnistClassifierTrainer.SaveWeights(network, Path.Combine(outDir, "lenet-mnist.weights"));
-LeNetOnnxExporter.Export(network, onnxPath);
-Console.WriteLine($"saved {onnxPath}");
 
 using var classifier = MnistClassifier.Load(onnxPath);
 var testOut = classifier.Run(test.Pixels, test.Count);

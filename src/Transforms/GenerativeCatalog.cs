@@ -23,6 +23,7 @@ public sealed class GenerativeCatalog
     {
         Context = mlContext;
         Trainers = new GenerativeTrainers(mlContext);
+        Evaluation = new Evaluation.GenerativeEvaluationCatalog(mlContext);
     }
 
     /// <summary>The ML.NET context the catalog belongs to.</summary>
@@ -30,6 +31,9 @@ public sealed class GenerativeCatalog
 
     /// <summary>Trainers; entry points are extension methods such as <c>Gan(options)</c> and <c>Vae(options)</c>.</summary>
     public GenerativeTrainers Trainers { get; }
+
+    /// <summary>Evaluators: BLEU, chrF, diversity, perplexity, classifier score and FID, VAE ELBO (as <c>mlContext.Regression.Evaluate</c>).</summary>
+    public Evaluation.GenerativeEvaluationCatalog Evaluation { get; }
 }
 
 /// <summary>Holder of the generative trainers; entry points are extension methods from Aigc.MLNet.Trainers.</summary>

@@ -6,6 +6,8 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// Beam search with Hugging Face <c>BeamSearchScorer</c> semantics: per step, log-softmax then processors, the best
 /// max(2, 1 + #eos) × NumBeams continuations, end-of-sequence candidates ranked below NumBeams become finished hypotheses
 /// scored sum(log p) / length^LengthPenalty, and early stopping as True / False / "never".
+/// With DoSample (HF beam-sample) the warpers (temperature, top-k, top-p) follow the processors, and the candidates are
+/// drawn without replacement from the softmax of the running scores (Gumbel top-k), then ranked by score.
 /// </summary>
 /// <remarks>
 /// Cache rows follow their beams through <see cref="DecoderSession.ReorderRows"/>: one native copy of the cache per step
@@ -39,6 +41,8 @@ internal sealed class BeamSearch : IDisposable
     private readonly int[] _candIndex;
     private readonly float[] _candValue;
     private float[] _flat = [];
+    private float[] _keys = [];
+    private readonly Random?[] _random;
 
     public BeamSearch(DecodingRequest request, CancellationToken cancellation)
     {
@@ -65,6 +69,10 @@ internal sealed class BeamSearch : IDisposable
         _candIndex = new int[candidates];
         _candValue = new float[candidates];
 
+        _random = new Random?[_batch];
+        int baseSeed = request.Options.Seed ?? Random.Shared.Next();
+        if (request.Options.DoSample)
+            for (int b = 0; b < _batch; b++) _random[b] = new Random(DecodingRequest.RowSeed(baseSeed, 0)); // per prompt: batch-independent
         int longest = 0;
         var rowPrompts = new IReadOnlyList<int>[_rows];
         for (int b = 0; b < _batch; b++)
@@ -145,12 +153,28 @@ internal sealed class BeamSearch : IDisposable
             var row = _flat.AsSpan(k * vocab, vocab);
             _session.Logits(r).CopyTo(row);
             LogitsPipeline.LogSoftmax(row);
-            pipeline.ApplyProcessors(_sequences[r].AsSpan(0, _promptLength[r] + _generated), _promptLength[r], row);
+            var sequence = _sequences[r].AsSpan(0, _promptLength[r] + _generated);
+            _request.ApplyProcessors(sequence, _promptLength[r], row);
+            if (_random[b] is not null) pipeline.ApplyWarpers(sequence, _promptLength[r], row);
             float beamScore = (float)_beamScores[r];
             for (int v = 0; v < row.Length; v++) row[v] += beamScore;
         }
-        // torch.topk over the flattened [beams × vocab] scores; banned (-inf) continuations are never candidates.
-        int filled = LogitsPipeline.SelectTopK(_flat, _candIndex, _candValue);
+        int filled;
+        if (_random[b] is { } rng)
+        {
+            // Sampling without replacement from softmax(scores): the top-n of score + Gumbel noise (HF: multinomial, then sort).
+            if (_keys.Length != _flat.Length) _keys = new float[_flat.Length];
+            for (int i = 0; i < _flat.Length; i++)
+                _keys[i] = _flat[i] - (float)Math.Log(-Math.Log(1.0 - rng.NextDouble()));
+            filled = LogitsPipeline.SelectTopK(_keys, _candIndex, _candValue);
+            for (int i = 0; i < filled; i++) _candValue[i] = _flat[_candIndex[i]];
+            SortCandidatesByScore(filled);
+        }
+        else
+        {
+            // torch.topk over the flattened [beams × vocab] scores; banned (-inf) continuations are never candidates.
+            filled = LogitsPipeline.SelectTopK(_flat, _candIndex, _candValue);
+        }
         for (int i = 0; i < filled; i++)
         {
             _candBeam[i] = _candIndex[i] / vocab;
@@ -186,6 +210,24 @@ internal sealed class BeamSearch : IDisposable
         if (beamIndex < _beams)
             throw new InvalidOperationException($"Beam search found only {beamIndex} continuations that are not end-of-sequence for {_beams} beams; use fewer beams or a larger vocabulary.");
         _done[b] = _hypotheses[b].IsDone(_candScore[0], _generated + 1);
+    }
+
+    private void SortCandidatesByScore(int count)
+    {
+        for (int i = 1; i < count; i++)
+        {
+            float value = _candValue[i];
+            int index = _candIndex[i];
+            int j = i - 1;
+            while (j >= 0 && _candValue[j] < value)
+            {
+                _candValue[j + 1] = _candValue[j];
+                _candIndex[j + 1] = _candIndex[j];
+                j--;
+            }
+            _candValue[j + 1] = value;
+            _candIndex[j + 1] = index;
+        }
     }
 
     /// <summary>Moves every beam to its parent's tokens plus its new token (double-buffered, no allocation).</summary>
@@ -224,6 +266,7 @@ internal sealed class BeamSearch : IDisposable
         for (int b = 0; b < _batch; b++)
         {
             var best = _hypotheses[b].Best();
+            if (best.Count == 0) best.Add(new BeamHypotheses.Hypothesis(0, [], [], FinishReason.Length)); // no room to generate
             for (int j = 0; j < n; j++)
             {
                 var h = best[Math.Min(j, best.Count - 1)];

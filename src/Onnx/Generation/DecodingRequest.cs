@@ -5,18 +5,18 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// <summary>Validated inputs shared by the greedy/sampling and beam-search loops.</summary>
 internal sealed class DecodingRequest
 {
-    public DecodingRequest(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Func<ITextTracker>? textTrackers, BeamEarlyStopping? earlyStopping)
+    public DecodingRequest(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Func<ITextTracker>? textTrackers,
+        BeamEarlyStopping? earlyStopping, IReadOnlyList<Func<ILogitsProcessor>>? extraProcessors = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         model.ThrowIfDisposed();
+        options = options.Clone(); // the caller may change its instance while this call runs (streaming is lazy)
         options.Validate();
         if (prompts.Count == 0) throw new ArgumentException("At least one prompt is needed.", nameof(prompts));
         if (options.StopSequences is { Count: > 0 } && textTrackers is null)
             throw new ArgumentException("StopSequences are matched on decoded text, but this model has no tokenizer; load one with the model or leave StopSequences empty.", nameof(options));
-        if (options.NumBeams > 1 && options.DoSample)
-            throw new NotSupportedException("Beam sampling (NumBeams > 1 with DoSample = true) is not supported; use beam search (DoSample = false) or sampling (NumBeams = 1).");
 
         Model = model;
         Options = options;
@@ -24,9 +24,14 @@ internal sealed class DecodingRequest
         EosTokenIds = [.. Pipeline.EosTokenIds];
         PadTokenId = options.PadTokenId ?? model.Config.PadTokenId ?? (EosTokenIds.Length > 0 ? EosTokenIds[0] : 0);
         TextTrackers = textTrackers;
+        ExtraProcessors = extraProcessors is { Count: > 0 }
+            ? [.. extraProcessors.Select((f, i) => f?.Invoke() ?? throw new ArgumentException($"LogitsProcessors[{i}] is null or returned null.", nameof(extraProcessors)))]
+            : [];
         EarlyStopping = earlyStopping ?? (options.EarlyStopping ? BeamEarlyStopping.WhenBeamsFinished : BeamEarlyStopping.Heuristic);
 
         int vocab = model.Config.VocabSize;
+        if (vocab > 0 && PadTokenId >= vocab)
+            throw new ArgumentOutOfRangeException(nameof(options), PadTokenId, $"The pad token id {PadTokenId} (PadTokenId, else the model's pad/eos id) is outside the vocabulary [0, {vocab}).");
         int? maxPositions = model.Config.MaxPositions;
         var list = new int[prompts.Count][];
         var maxNew = new int[prompts.Count];
@@ -61,6 +66,26 @@ internal sealed class DecodingRequest
     public int[] EosTokenIds { get; }
     public int PadTokenId { get; }
     public Func<ITextTracker>? TextTrackers { get; }
+
+    /// <summary>Caller-supplied processors (one instance per call), run after the built-in ones and before the warpers.</summary>
+    public ILogitsProcessor[] ExtraProcessors { get; }
+
+    /// <summary>Built-in processors, then the caller's.</summary>
+    public void ApplyProcessors(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
+    {
+        Pipeline.ApplyProcessors(sequence, promptLength, scores);
+        foreach (var p in ExtraProcessors) p.Process(sequence, promptLength, scores);
+    }
+
+    /// <summary>Processors, then (when sampling) warpers and a draw, else the arg-max: <see cref="LogitsPipeline.NextToken"/> plus the caller's processors.</summary>
+    public int NextToken(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores, Random? rng)
+    {
+        if (ExtraProcessors.Length == 0) return Pipeline.NextToken(sequence, promptLength, scores, rng);
+        ApplyProcessors(sequence, promptLength, scores);
+        if (!Pipeline.DoSample) return LogitsPipeline.ArgMax(scores);
+        Pipeline.ApplyWarpers(sequence, promptLength, scores);
+        return Pipeline.Sample(scores, rng!);
+    }
     public BeamEarlyStopping EarlyStopping { get; }
 
     /// <summary>Prompt ids per prompt (an empty prompt replaced by the BOS id).</summary>

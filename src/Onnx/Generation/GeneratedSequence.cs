@@ -16,7 +16,10 @@ public sealed class GeneratedSequence
     /// <summary>Index of the prompt this sequence continues (results come grouped by prompt, NumReturnSequences each).</summary>
     public int PromptIndex { get; }
 
-    /// <summary>Generated ids only (no prompt, no padding); ends with the end-of-sequence id when <see cref="FinishReason"/> is <see cref="FinishReason.EndOfSequence"/>.</summary>
+    /// <summary>
+    /// Generated ids only (no prompt, no padding). Ends with the end-of-sequence id when <see cref="FinishReason"/> is
+    /// <see cref="FinishReason.EndOfSequence"/>, and with the token that completed the stop string when it is <see cref="FinishReason.StopSequence"/>.
+    /// </summary>
     public IReadOnlyList<int> TokenIds { get; }
 
     /// <summary>Decoded generated text (special tokens skipped, cut before a stop sequence), or null when the model has no tokenizer.</summary>

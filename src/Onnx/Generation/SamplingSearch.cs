@@ -87,7 +87,6 @@ internal sealed class SamplingSearch : IDisposable
         if (_started) _session.Append(_next);
         _started = true;
 
-        var pipeline = _request.Pipeline;
         for (int r = 0; r < _rows; r++)
         {
             if (_finished[r] is not null)
@@ -99,7 +98,7 @@ internal sealed class SamplingSearch : IDisposable
             if (_scores.Length != logits.Length) _scores = new float[logits.Length];
             logits.CopyTo(_scores);
             int length = _promptLength[r] + _generated[r];
-            int token = pipeline.NextToken(_sequences[r].AsSpan(0, length), _promptLength[r], _scores, _random[r]);
+            int token = _request.NextToken(_sequences[r].AsSpan(0, length), _promptLength[r], _scores, _random[r]);
             if (_wantLogProbs)
             {
                 LogitsPipeline.LogSoftmax(_scores);

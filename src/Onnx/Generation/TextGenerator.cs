@@ -10,7 +10,11 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// </summary>
 /// <remarks>
 /// Thread-safe: every call keeps its own key/value cache, buffers and random generators, so many threads may share one
-/// instance (and one model). The model is not owned: dispose it yourself.
+/// instance (and one model). The model is not owned: dispose it after the last call has returned.
+/// Deliberate differences from Hugging Face, so that a row's result never depends on the rest of the batch:
+/// <see cref="GenerationOptions.MaxLength"/> counts each prompt's own length (HF counts the padded length), and a sampled
+/// sequence's random generator is seeded from <see cref="GenerationOptions.Seed"/> and its return-sequence number only.
+/// Generated lengths are also capped by the model's n_positions. Text skips special tokens (e.g. &lt;|endoftext|&gt;).
 /// </remarks>
 public sealed class TextGenerator
 {
@@ -29,6 +33,13 @@ public sealed class TextGenerator
 
     /// <summary>The tokenizer, or null (then only the token-id methods work and results have no text).</summary>
     public Tokenizer? Tokenizer { get; }
+
+    /// <summary>
+    /// Extra logits processors, like HF <c>generate(logits_processor=...)</c>: each factory is called once per generation
+    /// call (processors may keep per-call state and are never shared between threads); they run after the built-in
+    /// processors and before the warpers, on every row (and beam) at every step.
+    /// </summary>
+    public IReadOnlyList<Func<ILogitsProcessor>> LogitsProcessors { get; init; } = [];
 
     /// <summary>Continues each prompt of token ids; returns NumReturnSequences results per prompt, grouped by prompt.</summary>
     /// <param name="prompts">Prompt token ids; prompts may differ in length (left padding is handled).</param>
@@ -151,7 +162,7 @@ public sealed class TextGenerator
         var tokenizer = Tokenizer;
         var stops = options.StopSequences;
         Func<ITextTracker>? trackers = tokenizer is null ? null : () => new StreamingTextTracker(tokenizer, stops);
-        return new DecodingRequest(Model, prompts, options, trackers, earlyStopping);
+        return new DecodingRequest(Model, prompts, options, trackers, earlyStopping, LogitsProcessors);
     }
 
     private static IReadOnlyList<GeneratedSequence> Run(DecodingRequest request, CancellationToken cancellationToken)

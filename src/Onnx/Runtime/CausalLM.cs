@@ -24,6 +24,7 @@ public sealed class CausalLM : IDisposable
         string modelPath, string? folder, ExecutionProvider provider, int deviceId, Tokenizer? tokenizer)
     {
         Tokenizer = tokenizer;
+        HostAllocator = new OrtAllocator(session, OrtMemoryInfo.DefaultInstance);
         if (provider == ExecutionProvider.Cuda)
             DeviceCacheMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.Default);
         Session = session;
@@ -66,8 +67,23 @@ public sealed class CausalLM : IDisposable
 
     internal DecoderSignature Signature { get; }
 
+    /// <summary>The session's host (arena) allocator, reused for tensors the runner creates itself (beam reorders).</summary>
+    internal OrtAllocator HostAllocator { get; }
+
     /// <summary>Where decode steps keep the cache on a GPU provider (so it never crosses to the host), or null on CPU.</summary>
     internal OrtMemoryInfo? DeviceCacheMemory { get; }
+
+    /// <summary>The .onnx file <see cref="Load"/> would open for <paramref name="path"/> (a model folder or an .onnx file).</summary>
+    /// <param name="path">A model folder or an .onnx file.</param>
+    public static string ResolveModelFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+            return FindModelFile(Path.GetFullPath(path));
+        if (File.Exists(path))
+            return Path.GetFullPath(path);
+        throw new FileNotFoundException($"Model path '{path}' does not exist (expected a model folder or an .onnx file).", path);
+    }
 
     /// <summary>
     /// Loads a model folder (onnx/model.onnx, model.onnx, decoder_model_merged.onnx, or the file named by genai_config.json)
@@ -134,13 +150,50 @@ public sealed class CausalLM : IDisposable
     /// Runs the whole sequence once without a cache and returns its logits, row-major [tokenIds.Length, vocab]:
     /// row t scores the token after position t.
     /// </summary>
+    /// <param name="tokenIds">The sequence (at most n_positions ids inside the vocabulary).</param>
+    /// <param name="cancellationToken">Cancels the forward pass.</param>
     public float[] ComputeLogits(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(tokenIds);
-        if (tokenIds.Count == 0) throw new ArgumentException("tokenIds must hold at least one token.", nameof(tokenIds));
-        ThrowIfDisposed();
+        CheckSequence(tokenIds, 1);
         using var run = new DecoderSession(this, 1, tokenIds.Count + 1, cancellationToken);
         return run.PrefillAllLogits(tokenIds);
+    }
+
+    /// <summary>
+    /// Log-probability of each token given the ones before it, in one forward pass: element t is
+    /// log p(tokenIds[t + 1] | tokenIds[0..t]), so the result has tokenIds.Length - 1 entries (perplexity = exp(-mean)).
+    /// </summary>
+    /// <param name="tokenIds">The sequence: at least 2 ids, at most n_positions.</param>
+    /// <param name="cancellationToken">Cancels the forward pass.</param>
+    public float[] ComputeTokenLogProbs(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
+    {
+        CheckSequence(tokenIds, 2);
+        float[] logits = ComputeLogits(tokenIds, cancellationToken);
+        int v = logits.Length / tokenIds.Count;
+        var result = new float[tokenIds.Count - 1];
+        for (int t = 0; t + 1 < tokenIds.Count; t++)
+        {
+            var row = logits.AsSpan(t * v, v);
+            float max = float.NegativeInfinity;
+            foreach (float x in row) max = Math.Max(max, x);
+            double sum = 0;
+            foreach (float x in row) sum += Math.Exp(x - max);
+            result[t] = (float)(row[tokenIds[t + 1]] - max - Math.Log(sum));
+        }
+        return result;
+    }
+
+    private void CheckSequence(IReadOnlyList<int> tokenIds, int minimum)
+    {
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        ThrowIfDisposed();
+        if (tokenIds.Count < minimum)
+            throw new ArgumentException($"tokenIds must hold at least {minimum} token(s), found {tokenIds.Count}.", nameof(tokenIds));
+        if (Config.MaxPositions is int limit && tokenIds.Count > limit)
+            throw new ArgumentException($"tokenIds holds {tokenIds.Count} tokens; the model accepts at most {limit} positions (n_positions).", nameof(tokenIds));
+        for (int i = 0; i < tokenIds.Count; i++)
+            if (tokenIds[i] < 0 || (Config.VocabSize > 0 && tokenIds[i] >= Config.VocabSize))
+                throw new ArgumentOutOfRangeException(nameof(tokenIds), tokenIds[i], $"Token {i} ({tokenIds[i]}) is outside the vocabulary [0, {Config.VocabSize}).");
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
@@ -227,6 +280,7 @@ public sealed class CausalLM : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        HostAllocator.Dispose();
         Session.Dispose();
         _sessionOptions.Dispose();
         DeviceCacheMemory?.Dispose();

@@ -48,7 +48,6 @@ internal sealed class DecoderSession : IDisposable
     private readonly string[] _inputNames;
     private readonly OrtValue[] _inputValues;
     private readonly string[] _outputNames;
-    private readonly OrtValue[] _outputValues;
     private readonly long[] _stepIdsShape;
 
     private float[] _stepLogits = [];
@@ -82,6 +81,8 @@ internal sealed class DecoderSession : IDisposable
             throw new InvalidDataException($"'{model.ModelPath}': the cache inputs have symbolic head count/size and config.json gives no n_head/n_embd, so the empty first-step cache cannot be shaped.");
 
         _ids = new IndexTensorBuffer(_sig.InputIdsType, batchSize * Math.Max(1, capacity));
+        int vocabGuess = _sig.VocabSize > 0 ? _sig.VocabSize : (model.Config.VocabSize > 0 ? model.Config.VocabSize : 50257);
+        PrefillChunk = Math.Max(16, (int)Math.Min(int.MaxValue, 16_777_216L / ((long)batchSize * vocabGuess)));
         if (_sig.AttentionMaskType is { } maskType) _mask = new IndexTensorBuffer(maskType, batchSize * _capacity);
         if (_sig.PositionIdsType is { } positionType) _positions = new IndexTensorBuffer(positionType, batchSize * _capacity);
         if (_sig.Layout == DecoderLayout.OptimumMerged)
@@ -98,7 +99,6 @@ internal sealed class DecoderSession : IDisposable
         _inputNames = [.. names];
         _inputValues = new OrtValue[_inputNames.Length];
         _outputNames = [DecoderSignature.LogitsName, .. _sig.PresentNames];
-        _outputValues = new OrtValue[_outputNames.Length];
         _stepIdsShape = [batchSize, 1];
 
         if (cancellation.CanBeCanceled)
@@ -139,15 +139,30 @@ internal sealed class DecoderSession : IDisposable
             }
             _nextPosition[r] = prompt.Count;
         }
-        _length = longest;
-        Run(longest);
+        // Long prompts go through the cache in chunks, so the prefill never materialises [batch, prompt, vocab] logits at once.
+        int chunk = _sig.Layout == DecoderLayout.NoCache ? longest : Math.Max(1, PrefillChunk);
+        for (int done = 0; done < longest;)
+        {
+            int size = Math.Min(chunk, longest - done);
+            _length = done + size;
+            Run(size);
+            done += size;
+        }
     }
+
+    /// <summary>
+    /// Most prompt positions fed per prefill run: about 64 MB of logits per chunk (at least 16 positions); settable for tests.
+    /// </summary>
+    internal int PrefillChunk { get; set; }
 
     /// <summary>Feeds one unpadded sequence and copies out the logits of every position, [count, vocab].</summary>
     public float[] PrefillAllLogits(IReadOnlyList<int> tokens)
     {
+        PrefillChunk = tokens.Count; // every position's logits are wanted: one run
         Prefill([tokens], 0);
         int v = VocabSize, s = _logitsSequence;
+        if (s != tokens.Count)
+            throw new NotSupportedException($"'{_model.ModelPath}' returns logits for the last position only, so per-position logits cannot be computed.");
         var all = new float[s * v];
         if (_sig.LogitsType == TensorElementType.Float16)
         {
@@ -216,7 +231,7 @@ internal sealed class DecoderSession : IDisposable
             var old = _past[i];
             var info = old.GetTensorTypeAndShape();
             long[] shape = info.Shape;
-            var fresh = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, info.ElementDataType, shape);
+            var fresh = OrtValue.CreateAllocatedTensorValue(_model.HostAllocator, info.ElementDataType, shape);
             int axis = _sig.CacheBatchAxis;
             long outer = 1, inner = 1;
             for (int d = 0; d < axis; d++) outer *= shape[d];
@@ -336,12 +351,13 @@ internal sealed class DecoderSession : IDisposable
                 for (int i = 1; i < results.Count; i++) presents[i - 1] = results[i];
                 _ownedLogits = results[0];
                 var shape = _ownedLogits.GetTensorTypeAndShape().Shape;
-                if (shape.Length != 3 || shape[0] != _batch || shape[1] != fed)
-                    throw new InvalidDataException($"'{_model.ModelPath}': logits came back with shape [{string.Join(",", shape)}], expected [{_batch},{fed},vocab].");
+                // Some exports return only the last position's logits; both forms are read from their last row.
+                if (shape.Length != 3 || shape[0] != _batch || (shape[1] != fed && shape[1] != 1))
+                    throw new InvalidDataException($"'{_model.ModelPath}': logits came back with shape [{string.Join(",", shape)}], expected [{_batch},{fed},vocab] or [{_batch},1,vocab].");
                 VocabSize = checked((int)shape[2]);
-                _logitsSequence = fed;
+                _logitsSequence = checked((int)shape[1]);
                 _useConverted = false;
-                if (_sig.LogitsType == TensorElementType.Float16) ConvertHalfLogits(_ownedLogits, fed);
+                if (_sig.LogitsType == TensorElementType.Float16) ConvertHalfLogits(_ownedLogits, _logitsSequence);
             }
 
             if (!noCache)
@@ -373,7 +389,6 @@ internal sealed class DecoderSession : IDisposable
             positionValue?.Dispose();
             if (presents is not null) foreach (var value in presents) value?.Dispose();
             Array.Clear(_inputValues);
-            Array.Clear(_outputValues);
         }
     }
 

@@ -7,11 +7,11 @@ namespace Aigc.MLNet.Trainers.Evaluation;
 /// <summary>Architecture of <see cref="LeNet"/>.</summary>
 public sealed class LeNetOptions
 {
-    /// <summary>Channels of the first 5x5 convolution (default 32).</summary>
-    public int Conv1Channels { get; set; } = 32;
+    /// <summary>Channels of the first 5x5 convolution (default 16).</summary>
+    public int Conv1Channels { get; set; } = 16;
 
-    /// <summary>Channels of the second 5x5 convolution (default 64).</summary>
-    public int Conv2Channels { get; set; } = 64;
+    /// <summary>Channels of the second 5x5 convolution (default 32).</summary>
+    public int Conv2Channels { get; set; } = 32;
 
     /// <summary>Units of the hidden fully connected layer, i.e. the feature size used for FID (default 128).</summary>
     public int HiddenUnits { get; set; } = 128;

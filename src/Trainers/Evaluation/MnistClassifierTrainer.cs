@@ -11,8 +11,8 @@ public sealed class MnistClassifierTrainerOptions
     /// <summary>Network architecture.</summary>
     public LeNetOptions Architecture { get; set; } = new();
 
-    /// <summary>Passes over the training set (default 6).</summary>
-    public int Epochs { get; set; } = 6;
+    /// <summary>Passes over the training set (default 5).</summary>
+    public int Epochs { get; set; } = 5;
 
     /// <summary>Images per Adam step (default 64).</summary>
     public int BatchSize { get; set; } = 64;
@@ -47,7 +47,9 @@ public static class MnistClassifierTrainer
     /// <param name="train">Training images and labels.</param>
     /// <param name="options">Training options.</param>
     /// <param name="log">Receives one progress line per epoch.</param>
-    public static LeNet Train(MnistDataset train, MnistClassifierTrainerOptions? options = null, Action<string>? log = null)
+    /// <param name="epochEnd">Called after each epoch with its number and the network (e.g. to save a checkpoint); the network is in eval mode during the call.</param>
+    public static LeNet Train(MnistDataset train, MnistClassifierTrainerOptions? options = null, Action<string>? log = null,
+        Action<int, LeNet>? epochEnd = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         options ??= new MnistClassifierTrainerOptions();
@@ -94,6 +96,11 @@ public static class MnistClassifierTrainer
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = lr;
             log?.Invoke($"epoch {epoch}/{options.Epochs}: mean loss {lossSum / steps:F4}, {clock.Elapsed.TotalSeconds:F1} s");
+            if (epochEnd is not null)
+            {
+                network.eval();
+                epochEnd(epoch, network);
+            }
         }
         network.eval();
         return network;
@@ -165,7 +172,7 @@ public static class MnistClassifierTrainer
         {
             network.Dispose();
             throw new InvalidDataException($"Classifier weights file '{path}' does not match the LeNet architecture " +
-                $"({architecture?.Conv1Channels ?? 32}/{architecture?.Conv2Channels ?? 64}/{architecture?.HiddenUnits ?? 128}): {e.Message}", e);
+                $"({network.Options.Conv1Channels}/{network.Options.Conv2Channels}/{network.Options.HiddenUnits}): {e.Message}", e);
         }
         network.eval();
         return network;

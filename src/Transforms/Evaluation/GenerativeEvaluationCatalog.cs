@@ -137,6 +137,52 @@ public sealed class GenerativeEvaluationCatalog
         return Perplexity.Evaluate(model, texts, options);
     }
 
+    /// <summary>
+    /// Adds a per-row column with the mean NLL per scored token of each text under a causal LM (same windowing as
+    /// <see cref="EvaluatePerplexity(IDataView, Aigc.MLNet.Onnx.Runtime.CausalLM, string, PerplexityOptions)"/>).
+    /// </summary>
+    /// <remarks>
+    /// | Column | Type | Content |
+    /// | --- | --- | --- |
+    /// | inputColumnName | Text | input text |
+    /// | outputColumnName | Single | mean NLL (nats) per scored token; NaN for texts with fewer than two tokens |
+    /// The fitted transformer runs in-process; it is not saveable with <c>mlContext.Model.Save</c>.
+    /// </remarks>
+    /// <param name="model">The causal LM (kept open by the caller while the transformer is used).</param>
+    /// <param name="outputColumnName">Score column to add.</param>
+    /// <param name="inputColumnName">Text column.</param>
+    /// <param name="options">Window, stride, BOS and tokenizer; null for defaults.</param>
+    public RowScoreEstimator ScoreTokenNll(Aigc.MLNet.Onnx.Runtime.CausalLM model, string outputColumnName = "Nll", string inputColumnName = "Text",
+        PerplexityOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
+        return RowScoreMappings.Nll(Context, model, inputColumnName, outputColumnName, options ?? new PerplexityOptions());
+    }
+
+    /// <summary>Adds a per-row sentence BLEU column (sacrebleu's <c>sentence_bleu</c>: effective order unless set otherwise).</summary>
+    /// <remarks>
+    /// | Column | Type | Content |
+    /// | --- | --- | --- |
+    /// | hypothesisColumnName | Text | generated text |
+    /// | referenceColumnName | Text or Vector&lt;Text&gt; | reference(s) |
+    /// | outputColumnName | Single | sentence BLEU on 0..100 |
+    /// The fitted transformer runs in-process; it is not saveable with <c>mlContext.Model.Save</c>.
+    /// </remarks>
+    /// <param name="outputColumnName">Score column to add.</param>
+    /// <param name="hypothesisColumnName">Hypothesis column.</param>
+    /// <param name="referenceColumnName">Reference column.</param>
+    /// <param name="options">BLEU options; null for sacrebleu's sentence defaults.</param>
+    public RowScoreEstimator ScoreSentenceBleu(string outputColumnName = "SentenceBleu", string hypothesisColumnName = "Hypothesis",
+        string referenceColumnName = "Reference", BleuOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(hypothesisColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(referenceColumnName);
+        return RowScoreMappings.SentenceBleu(Context, hypothesisColumnName, referenceColumnName, outputColumnName, options ?? new BleuOptions());
+    }
+
     /// <summary>Classifier score, FID against real images, and class histogram of generated MNIST-like images.</summary>
     /// <remarks>
     /// | Column | Type | Content |

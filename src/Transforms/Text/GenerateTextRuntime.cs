@@ -30,7 +30,7 @@ internal sealed record GenerateTextConfig(
         AllowCpuFallback = AllowCpuFallback,
     };
 
-    public string SessionKey => $"causal-lm|{ModelFile}|{IntraOpNumThreads}|{ExecutionProvider}|{DeviceId}|{AllowCpuFallback}";
+    public string SessionKey => $"causal-lm|{ModelFile}|{ModelSha256}|{IntraOpNumThreads}|{ExecutionProvider}|{DeviceId}|{AllowCpuFallback}";
 }
 
 /// <summary>One row's generation result, in the shape of the transform's output columns.</summary>
@@ -65,10 +65,9 @@ internal sealed class GenerateTextRuntime
     {
         var probe = new GenerateTextConfig(Path.GetFullPath(options.ModelPath), "", "", options.Generation, options.PromptOverflow,
             options.IntraOpNumThreads, options.ExecutionProvider, options.DeviceId, options.AllowCpuFallback, options.InputColumnName);
-        CausalLM model = LoadModel(probe.ModelPath, probe.SessionOptions);
-        var config = probe with { ModelFile = model.ModelPath, ModelSha256 = Sha256(model.ModelPath) };
-        // Register the same session under the file-based key that saved pipelines use, so it is loaded once.
-        ServingCache.GetOrCreate(config.SessionKey, () => model);
+        string modelFile = CausalLM.ResolveModelFile(probe.ModelPath);
+        var config = probe with { ModelFile = modelFile, ModelSha256 = Sha256(modelFile) };
+        LoadModel(config);
         string encoded = ConfiguredMapping.EncodeConfig(config);
         Get(encoded);
         return (config, encoded);
@@ -87,7 +86,7 @@ internal sealed class GenerateTextRuntime
             if (!string.Equals(actual, config.ModelSha256, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException(
                     $"The ONNX model '{config.ModelFile}' changed since this GenerateText pipeline was built (SHA-256 {actual}, expected {config.ModelSha256}). Rebuild the pipeline from the current model folder.");
-            return new GenerateTextRuntime(config, LoadModel(config.ModelFile, config.SessionOptions, config.SessionKey));
+            return new GenerateTextRuntime(config, LoadModel(config));
         });
 
     /// <summary>Generates for consecutive prompts (one batch); <paramref name="firstRow"/>, when known, numbers rows in error messages.</summary>
@@ -137,9 +136,9 @@ internal sealed class GenerateTextRuntime
         _ => "stop",
     };
 
-    private static CausalLM LoadModel(string path, CausalLMOptions options, string? key = null) =>
-        ServingCache.GetOrCreate(key ?? $"causal-lm-path|{path}|{options.IntraOpNumThreads}|{options.ExecutionProvider}|{options.DeviceId}|{options.AllowCpuFallback}",
-            () => CausalLM.Load(path, options));
+    /// <summary>One session per model file content and session options, shared by every pipeline in the process.</summary>
+    private static CausalLM LoadModel(GenerateTextConfig config) =>
+        ServingCache.GetOrCreate(config.SessionKey, () => CausalLM.Load(config.ModelPath, config.SessionOptions));
 
     /// <summary>SHA-256 of a model file, computed once per (path, size, write time) in this process.</summary>
     private static string Sha256(string path)

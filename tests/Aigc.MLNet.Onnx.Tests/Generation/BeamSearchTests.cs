@@ -122,6 +122,108 @@ public sealed class BeamSearchTests
     }
 
     [TestMethod]
+    public void BeamSample_NearZeroTemperature_FollowsBeamSearch_AndSeedsReproduce()
+    {
+        // Table entries on a 0.5 grid: with temperature 0.001 score gaps are >= 500, far beyond the Gumbel noise.
+        var rng = new Random(17);
+        var table = Enumerable.Range(0, V * V).Select(_ => rng.Next(-6, 7) * 0.5f).ToArray();
+        for (int t = 0; t < V; t++) table[t * V + t] += 0.25f; // break exact ties between tokens of one row
+        using var model = CausalLM.Load(LookupFolder("beam-sample", table, V, Eos));
+        var generator = new TextGenerator(model);
+        var search = generator.GenerateTokens([[1], [3]], new GenerationOptions { NumBeams = 3, NumReturnSequences = 2, MaxNewTokens = 4, LengthPenalty = 0 });
+        var sampled = generator.GenerateTokens([[1], [3]], new GenerationOptions { NumBeams = 3, NumReturnSequences = 2, MaxNewTokens = 4, LengthPenalty = 0, DoSample = true, Temperature = 0.001, TopK = 0, Seed = 8 });
+        for (int i = 0; i < 4; i++)
+        {
+            CollectionAssert.AreEqual(search[i].TokenIds.ToList(), sampled[i].TokenIds.ToList(), $"sequence {i}");
+            Assert.AreEqual(search[i].Score!.Value / 0.001, sampled[i].Score!.Value, 1.0, "beam-sample scores are the warped (temperature-scaled) log-probs");
+        }
+
+        // At temperature 1 the draws are random but reproducible, and a prompt's result does not depend on the batch.
+        var options = new GenerationOptions { NumBeams = 3, MaxNewTokens = 5, DoSample = true, TopK = 0, Seed = 99 };
+        var a = generator.GenerateTokens([[1], [3]], options);
+        var again = generator.GenerateTokens([[1], [3]], options);
+        var alone = generator.GenerateTokens([[3]], options);
+        Assert.AreEqual(string.Join(",", a[1].TokenIds), string.Join(",", again[1].TokenIds));
+        Assert.AreEqual(string.Join(",", a[1].TokenIds), string.Join(",", alone[0].TokenIds));
+        var seeds = Enumerable.Range(0, 12).Select(seed => string.Join(",", generator.GenerateTokens([[1]], new GenerationOptions { NumBeams = 3, MaxNewTokens = 5, DoSample = true, TopK = 0, Temperature = 3, Seed = seed })[0].TokenIds)).Distinct().Count();
+        Assert.IsTrue(seeds > 1, "different seeds should give different beam samples at a high temperature");
+    }
+
+    [TestMethod]
+    public void TooFewBeams_FollowHuggingFaceRules_NotTheExhaustiveOptimum()
+    {
+        // From token 0: "1" (2.0), "2" (1.9), EOS (1.8). From 1 and 2: "3" (0.5) over a flat rest.
+        float[] table =
+        [
+            -10, 2.0f, 1.9f, -10, 1.8f,
+            0, 0, 0, 0.5f, 0,
+            0, 0, 0, 0.5f, 0,
+            0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0,
+        ];
+        using var model = CausalLM.Load(LookupFolder("beam-hf-rules", table, V, Eos));
+        var results = new TextGenerator(model).GenerateTokens([[0]], new GenerationOptions { NumBeams = 2, NumReturnSequences = 2, MaxNewTokens = 2, LengthPenalty = 0 });
+        // Step 1 fills both beams with "1" and "2" before reaching EOS (rank 2), so the lone EOS — the best sequence
+        // overall (-1.20 against -2.23) — is never a hypothesis, exactly as in HF's BeamSearchScorer.
+        CollectionAssert.AreEqual(new[] { Eos }, Exhaustive(table, 0, 2, 0)[0].Tokens);
+        CollectionAssert.AreEqual(new[] { 1, 3 }, results[0].TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { 2, 3 }, results[1].TokenIds.ToArray());
+        Assert.AreEqual(LogProb(table, 0, 1) + LogProb(table, 1, 3), results[0].Score!.Value, 1e-5);
+        Assert.AreEqual(LogProb(table, 0, 2) + LogProb(table, 2, 3), results[1].Score!.Value, 1e-5);
+        Assert.AreEqual(FinishReason.Length, results[0].FinishReason);
+    }
+
+    [TestMethod]
+    [DataRow(Gpt2OnnxLayout.Optimum)]
+    [DataRow(Gpt2OnnxLayout.OnnxRuntimeGpt2)]
+    public void BeamScores_EqualLogProbsRecomputedWithoutCache(Gpt2OnnxLayout layout)
+    {
+        // If a reordered cache row were wrong, the log-probs seen during the search would differ from a full recompute.
+        using var model = CausalLM.Load(Gpt2Folder(layout));
+        int[][] prompts = [[3, 14, 15, 9], [92, 6]];
+        var results = new TextGenerator(model).GenerateTokens(prompts, new GenerationOptions { NumBeams = 4, NumReturnSequences = 4, MaxNewTokens = 8, OutputScores = true });
+        Assert.AreEqual(8, results.Count);
+        foreach (var r in results)
+        {
+            int[] prompt = prompts[r.PromptIndex];
+            float[] reference = model.ComputeTokenLogProbs([.. prompt, .. r.TokenIds]);
+            double sum = 0;
+            for (int t = 0; t < r.TokenIds.Count; t++)
+            {
+                float expected = reference[prompt.Length - 1 + t];
+                Assert.AreEqual(expected, r.TokenLogProbs![t], 1e-4, $"prompt {r.PromptIndex}, token {t}");
+                sum += expected;
+            }
+            Assert.AreEqual(sum / r.TokenIds.Count, r.Score!.Value, 1e-4);
+        }
+        Assert.IsTrue(results.Take(4).Select(r => string.Join(",", r.TokenIds)).Distinct().Count() == 4);
+    }
+
+    [TestMethod]
+    public void EarlyStoppingModes_HeuristicStopsEarly_NeverFindsTheLongerBetterSequence()
+    {
+        // 0 → EOS (3.0) or 1 (2.9); 1 → EOS (3.0) or 3 (2.9); 3 → 3 almost surely. With length penalty 1, "1 3 3 3"
+        // (≈ -1.64 / 4) beats the lone EOS (≈ -0.72), but after step 2 the heuristic bound (best running sum / 2) says stop.
+        float[] table =
+        [
+            0, 2.9f, 0, 0, 3.0f,
+            0, 0, 0, 2.9f, 3.0f,
+            0, 0, 0, 0, 0,
+            0, 0, 0, 10, 0,
+            0, 0, 0, 0, 0,
+        ];
+        using var model = CausalLM.Load(LookupFolder("beam-early-modes", table, V, Eos));
+        var generator = new TextGenerator(model);
+        var options = new GenerationOptions { NumBeams = 2, NumReturnSequences = 2, MaxNewTokens = 4, LengthPenalty = 1 };
+        string Render(IReadOnlyList<GeneratedSequence> r) => string.Join(" | ", r.Select(x => string.Join(",", x.TokenIds)));
+        Assert.AreEqual("4 | 1,4", Render(generator.GenerateTokens([[0]], options, BeamEarlyStopping.Heuristic)));
+        Assert.AreEqual("4 | 1,4", Render(generator.GenerateTokens([[0]], options, BeamEarlyStopping.WhenBeamsFinished)));
+        Assert.AreEqual("1,3,3,3 | 4", Render(generator.GenerateTokens([[0]], options, BeamEarlyStopping.Never)));
+        // GenerationOptions.EarlyStopping = false is the heuristic.
+        Assert.AreEqual("4 | 1,4", Render(generator.GenerateTokens([[0]], options)));
+    }
+
+    [TestMethod]
     public void EarlyStoppingTrue_StopsWhenNumBeamsHypothesesAreFinished()
     {
         // Every token leads to EOS strongly except from token 0; with 2 beams, two finished hypotheses appear at step 1.

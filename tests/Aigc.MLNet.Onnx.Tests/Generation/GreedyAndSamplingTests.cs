@@ -178,7 +178,6 @@ public sealed class GreedyAndSamplingTests
         StringAssert.Contains(e3.Message, "[0, 6)");
         var e4 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([0], new GenerationOptions { StopSequences = ["x"] }));
         StringAssert.Contains(e4.Message, "tokenizer");
-        Assert.ThrowsExactly<NotSupportedException>(() => generator.GenerateTokens([0], new GenerationOptions { NumBeams = 2, DoSample = true }));
         var e5 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens(Array.Empty<IReadOnlyList<int>>()));
         Assert.AreEqual("prompts", e5.ParamName);
         var e6 = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens(Enumerable.Repeat(1, 64).ToArray()));
@@ -212,5 +211,47 @@ public sealed class GreedyAndSamplingTests
         CollectionAssert.AreEqual(new[] { 0, 1 }, ok[1].TokenIds.ToArray());
         var e = Assert.ThrowsExactly<ArgumentException>(() => generator.GenerateTokens([[0], [2, 5]], new GenerationOptions { MaxNewTokens = 2 }));
         StringAssert.Contains(e.Message, "attention_mask");
+    }
+
+    [TestMethod]
+    public void ModelReturningLastPositionLogitsOnly_GeneratesTheSame()
+    {
+        const int V = 6;
+        var rng = new Random(5);
+        var table = Enumerable.Range(0, V * V).Select(_ => (float)(rng.NextDouble() * 4)).ToArray();
+        using var full = CausalLM.Load(LookupFolder("full-logits", table, V, eos: 4));
+        using var last = CausalLM.Load(LookupFolder("last-logits", table, V, eos: 4, lastOnly: true));
+        var options = new GenerationOptions { MaxNewTokens = 6, NumBeams = 2 };
+        int[][] prompts = [[0, 1, 2], [5]];
+        var a = new TextGenerator(full).GenerateTokens(prompts, options);
+        var b = new TextGenerator(last).GenerateTokens(prompts, options);
+        for (int p = 0; p < 2; p++) CollectionAssert.AreEqual(a[p].TokenIds.ToList(), b[p].TokenIds.ToList());
+        Assert.ThrowsExactly<NotSupportedException>(() => last.ComputeLogits([0, 1]));
+    }
+
+    private sealed class BanTokenProcessor(int token, List<string> seen) : ILogitsProcessor
+    {
+        public void Process(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
+        {
+            lock (seen) seen.Add($"{sequence.Length - promptLength}:{scores.Length}");
+            scores[token] = float.NegativeInfinity;
+        }
+    }
+
+    [TestMethod]
+    public void CustomLogitsProcessors_RunPerRowAndStep_ForGreedyAndBeams()
+    {
+        using var model = CausalLM.Load(CountingFolder());
+        var seen = new List<string>();
+        int created = 0;
+        var generator = new TextGenerator(model) { LogitsProcessors = [() => { created++; return new BanTokenProcessor(2, seen); }] };
+        // Counting 0 → 1 → (2 banned) → next best from row 1: 0 (-0.1) → 1 → 0.
+        var greedy = generator.GenerateTokens([0], new GenerationOptions { MaxNewTokens = 4 })[0];
+        CollectionAssert.AreEqual(new[] { 1, 0, 1, 0 }, greedy.TokenIds.ToArray());
+        CollectionAssert.AreEqual(new[] { "0:6", "1:6", "2:6", "3:6" }, seen);
+        Assert.AreEqual(1, created, "one processor instance per call");
+        var beams = generator.GenerateTokens([[0]], new GenerationOptions { NumBeams = 2, MaxNewTokens = 3 });
+        Assert.IsFalse(beams[0].TokenIds.Contains(2));
+        Assert.AreEqual(2, created);
     }
 }

@@ -153,4 +153,26 @@ public sealed class TextGenerationTests
         int firstOfSecond = order.IndexOf(1), lastOfFirst = order.LastIndexOf(0);
         Assert.IsTrue(firstOfSecond < lastOfFirst, "deltas of the two sequences interleave");
     }
+
+    [TestMethod]
+    public async Task TextLevelCallsFromSeveralThreads_MatchSerialResults()
+    {
+        using var model = ScriptModel(out _);
+        var generator = new TextGenerator(model);
+        string[] prompts = ["Hello", "Hello world", "Hello world, this", "Hello world, this is a"];
+        var options = new GenerationOptions { MaxNewTokens = 12, StopSequences = ["中文"] };
+        var serial = prompts.Select(p => generator.GenerateText(p, options)).ToArray();
+        var parallel = await Task.WhenAll(prompts.Select(p => Task.Run(async () =>
+        {
+            var sb = new StringBuilder();
+            await foreach (var d in generator.GenerateStreamingAsync(p, options)) sb.Append(d);
+            return (Text: generator.GenerateText(p, options), Streamed: sb.ToString());
+        })));
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.AreEqual(serial[i], parallel[i].Text, $"prompt {i}");
+            Assert.AreEqual(serial[i], parallel[i].Streamed, $"prompt {i} streamed");
+        }
+        Assert.AreEqual(ScriptText.Substring(5, serial[0].Length), serial[0]);
+    }
 }

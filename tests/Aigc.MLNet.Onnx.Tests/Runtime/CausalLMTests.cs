@@ -113,3 +113,26 @@ public sealed class CausalLMTests
         Assert.AreEqual("DeviceId", d.ParamName);
     }
 }
+
+[TestClass]
+public sealed class ScoringTests
+{
+    [TestMethod]
+    public void TokenLogProbs_MatchLogSoftmaxOfLookupTable_AndBadSequencesThrow()
+    {
+        const int V = 4;
+        float[] table = [1, 2, 3, 4, 0, 0, 0, 0, -1, 5, 2, 0, 3, 3, 3, 3];
+        using var model = CausalLM.Load(EngineTestModels.LookupFolder("scoring", table, V, 3));
+        float[] lp = model.ComputeTokenLogProbs([0, 3, 1, 2]);
+        double Expected(int last, int next) => table[last * V + next] - Math.Log(Enumerable.Range(0, V).Sum(u => Math.Exp(table[last * V + u])));
+        Assert.AreEqual(3, lp.Length);
+        Assert.AreEqual(Expected(0, 3), lp[0], 1e-5);
+        Assert.AreEqual(Expected(3, 1), lp[1], 1e-5);
+        Assert.AreEqual(Expected(1, 2), lp[2], 1e-5);
+        Assert.AreEqual(Math.Log(0.25), lp[2], 1e-5, "row 1 is uniform");
+        Assert.ThrowsExactly<ArgumentException>(() => model.ComputeTokenLogProbs([1]));
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.ComputeLogits([1, 9]));
+        StringAssert.Contains(e.Message, "Token 1 (9)");
+        Assert.ThrowsExactly<ArgumentException>(() => model.ComputeLogits(Enumerable.Repeat(1, 65).ToArray()));
+    }
+}

@@ -11,6 +11,24 @@ internal static class EngineTestModels
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"aigc-engine-tests-{Environment.ProcessId}");
     private static readonly ConcurrentDictionary<string, Lazy<string>> Cache = new();
 
+    static EngineTestModels()
+    {
+        // Remove folders of earlier test runs whose process is gone, and this run's folder when the process exits.
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), "aigc-engine-tests-*"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir)["aigc-engine-tests-".Length..], out int pid) || pid == Environment.ProcessId) continue;
+            bool alive;
+            try { using var p = System.Diagnostics.Process.GetProcessById(pid); alive = !p.HasExited; }
+            catch (ArgumentException) { alive = false; }
+            if (!alive)
+                try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { if (Directory.Exists(Root)) Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+    }
+
     public const int Gpt2Vocab = 97;
     public const int Gpt2Eos = 96;
 
@@ -80,7 +98,7 @@ internal static class EngineTestModels
     /// An Optimum-layout model whose logits depend only on the last token: logits[b,s,:] = table[input_ids[b,s], :].
     /// Its one-layer cache (1 head, head size 1) stores the ids as floats, so the cache plumbing is still exercised.
     /// </summary>
-    public static OnnxModel LookupModel(float[] table, int vocab, bool extraInput = false, bool half = false, bool noMask = false)
+    public static OnnxModel LookupModel(float[] table, int vocab, bool extraInput = false, bool half = false, bool noMask = false, bool lastOnly = false)
     {
         var f = half ? OnnxElementType.Float16 : OnnxElementType.Float;
         var g = new OnnxGraph("lookup");
@@ -92,7 +110,9 @@ internal static class EngineTestModels
         if (extraInput) g.AddInput("token_type_ids", OnnxElementType.Int64, ["batch", "sequence"]);
         if (half) g.AddInitializer("table", table.Select(x => (Half)x).ToArray(), [vocab, vocab]);
         else g.AddInitializer("table", table, [vocab, vocab]);
-        g.AddNode("Gather", ["table", "input_ids"], ["logits"], OnnxAttribute.Int("axis", 0));
+        string looked = "input_ids";
+        if (lastOnly) looked = g.Apply("Slice", ["input_ids", g.AddConstant("start", -1), g.AddConstant("end", long.MaxValue), g.AddConstant("axis", 1)]);
+        g.AddNode("Gather", ["table", looked], ["logits"], OnnxAttribute.Int("axis", 0));
         string asFloat = g.Apply("Cast", ["input_ids"], OnnxAttribute.Int("to", half ? 10 : 1));
         string kv = g.Apply("Unsqueeze", [asFloat, g.AddConstant("axes", 1, 3)]);
         g.AddNode("Concat", ["past_key_values.0.key", kv], ["present.0.key"], OnnxAttribute.Int("axis", 2));
@@ -104,9 +124,9 @@ internal static class EngineTestModels
     }
 
     /// <summary>A lookup-table model folder (see <see cref="LookupModel"/>) with a config.json naming <paramref name="eos"/>.</summary>
-    public static string LookupFolder(string name, float[] table, int vocab, int eos, bool extraInput = false, bool half = false, bool noMask = false) => Once($"lookup-{name}", dir =>
+    public static string LookupFolder(string name, float[] table, int vocab, int eos, bool extraInput = false, bool half = false, bool noMask = false, bool lastOnly = false) => Once($"lookup-{name}", dir =>
     {
-        LookupModel(table, vocab, extraInput, half, noMask).Save(Path.Combine(dir, "model.onnx"));
+        LookupModel(table, vocab, extraInput, half, noMask, lastOnly).Save(Path.Combine(dir, "model.onnx"));
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["vocab_size"] = vocab, ["n_head"] = 1, ["n_embd"] = 1, ["n_layer"] = 1, ["n_positions"] = 64, ["eos_token_id"] = eos, ["bos_token_id"] = 0,

@@ -90,4 +90,31 @@ public sealed class KeyValueCacheTests
         int v = session.VocabSize;
         for (int j = 0; j < v; j++) Assert.AreEqual(full[(sequence.Count - 1) * v + j], session.Logits(0)[j], 1e-4f);
     }
+
+    [TestMethod]
+    [DataRow(Gpt2OnnxLayout.Optimum)]
+    [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy)]
+    [DataRow(Gpt2OnnxLayout.OnnxRuntimeGpt2)]
+    public void ChunkedPrefill_GivesTheSameLogitsAsOneRun(Gpt2OnnxLayout layout)
+    {
+        using var model = CausalLM.Load(Gpt2Folder(layout));
+        int[][] prompts = [[5, 6, 7, 8, 9, 10, 11], [40, 41, 42]];
+        float[][] Last(int chunk)
+        {
+            using var session = new DecoderSession(model, 2, 16, default) { PrefillChunk = chunk };
+            session.Prefill(prompts, Gpt2Eos);
+            session.Append([1, 2]);
+            return [session.Logits(0).ToArray(), session.Logits(1).ToArray()];
+        }
+        var whole = Last(100);
+        foreach (int chunk in new[] { 1, 2, 3 })
+        {
+            var chunked = Last(chunk);
+            for (int row = 0; row < 2; row++)
+                for (int j = 0; j < whole[row].Length; j++)
+                    Assert.AreEqual(whole[row][j], chunked[row][j], 1e-4f, $"chunk {chunk}, row {row}, logit {j}");
+        }
+        float[] reference = model.ComputeLogits([40, 41, 42, 2]);
+        for (int j = 0; j < Gpt2Vocab; j++) Assert.AreEqual(reference[3 * Gpt2Vocab + j], whole[1][j], 1e-4f);
+    }
 }

@@ -1,3 +1,4 @@
+using Aigc.MLNet.Transforms;
 using Aigc.MLNet.Onnx.Proto;
 using Aigc.MLNet.Transforms.Evaluation;
 using Aigc.MLNet.Transforms.Evaluation.Images;
@@ -51,6 +52,7 @@ public sealed class GenerativeEvaluationCatalogTests
         var viaCatalog = Ml.GenerativeEvaluation().EvaluateBleu(data);
         var direct = BleuMetric.Corpus(rows.Select(r => r.Hypothesis).ToList(), rows.Select(r => (IReadOnlyList<string>)r.Reference).ToList());
         Assert.AreEqual(direct.Score, viaCatalog.Score, 1e-12);
+        Assert.AreEqual(direct.Score, Ml.Generative().Evaluation.EvaluateBleu(data).Score, 1e-12);
         Assert.AreEqual("nrefs:var|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1", viaCatalog.Signature);
         var chrf = Ml.GenerativeEvaluation().EvaluateChrF(data);
         Assert.AreEqual(new ChrFMetric().CorpusScore(rows.Select(r => r.Hypothesis).ToList(), rows.Select(r => (IReadOnlyList<string>)r.Reference).ToList()).Score, chrf.Score, 1e-12);

@@ -4,6 +4,7 @@ using Aigc.MLNet.Onnx.Tokenization;
 using Aigc.MLNet.Transforms.Evaluation;
 using Aigc.MLNet.Transforms.Evaluation.Text;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Aigc.MLNet.Transforms.Tests.Evaluation;
 
@@ -142,6 +143,21 @@ public sealed class PerplexityTests
         Assert.ThrowsExactly<ArgumentException>(() => Perplexity.Evaluate(_model!, ["abc"], Options(window: 4, stride: 5)));
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() =>
             Perplexity.Evaluate(_model!, ["abc"], new PerplexityOptions { WindowSize = 8 })).Message, "no tokenizer");
+    }
+
+    [TestMethod]
+    public void PerRowNllColumnMatchesEvaluatorRowNll()
+    {
+        var ml = new MLContext(seed: 1);
+        string[] texts = ["abcabca", "aab", "c"];
+        var data = ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t }));
+        var scored = ml.GenerativeEvaluation().ScoreTokenNll(_model!, "Nll", "Text", Options(window: 4, stride: 2)).Fit(data).Transform(data);
+        var column = scored.GetColumn<float>("Nll").ToArray();
+        var metrics = Perplexity.Evaluate(_model!, texts, Options(window: 4, stride: 2));
+        Assert.AreEqual((float)metrics.RowNll[0], column[0], 1e-6f);
+        Assert.AreEqual((float)metrics.RowNll[1], column[1], 1e-6f);
+        Assert.IsTrue(float.IsNaN(column[2]));
+        Assert.AreEqual("abcabca", scored.GetColumn<string>("Text").First(), "input columns are kept");
     }
 
     private sealed class Row

@@ -1,0 +1,116 @@
+using Aigc.MLNet.Onnx.Generation;
+
+namespace Aigc.MLNet.Trainers.Language;
+
+/// <summary>The vocabulary a language-model trainer uses.</summary>
+public enum LanguageModelVocabulary
+{
+    /// <summary>Characters of the training text (sorted code points, as nanoGPT's shakespeare_char) plus U+0003 as end of text.</summary>
+    Characters,
+
+    /// <summary>GPT-2's byte-level BPE (50,257 ids) from <see cref="GptTrainerOptions.Gpt2VocabularyFolder"/>.</summary>
+    Gpt2Bpe,
+}
+
+/// <summary>Options of <see cref="GptTrainer"/>; defaults are nanoGPT's Shakespeare-char CPU configuration.</summary>
+public sealed class GptTrainerOptions
+{
+    /// <summary>Training text column (String). Rows are joined with '\n' into one token stream.</summary>
+    public string TextColumnName { get; set; } = "Text";
+
+    /// <summary>Folder the trained model is exported to (ONNX Optimum layout: onnx/model.onnx, config.json, tokenizer files).</summary>
+    public string OutputFolder { get; set; } = "";
+
+    /// <summary>Vocabulary: characters of the text, or GPT-2 BPE.</summary>
+    public LanguageModelVocabulary Vocabulary { get; set; } = LanguageModelVocabulary.Characters;
+
+    /// <summary>Folder with GPT-2's vocab.json and merges.txt (needed for <see cref="LanguageModelVocabulary.Gpt2Bpe"/>).</summary>
+    public string? Gpt2VocabularyFolder { get; set; }
+
+    /// <summary>A Hugging Face GPT-2 <c>model.safetensors</c> (with config.json beside it) to fine-tune; the architecture options are then taken from it and the vocabulary is GPT-2 BPE.</summary>
+    public string? InitialCheckpoint { get; set; }
+
+    /// <summary>Transformer blocks.</summary>
+    public int NumLayers { get; set; } = 4;
+
+    /// <summary>Attention heads per block.</summary>
+    public int NumHeads { get; set; } = 4;
+
+    /// <summary>Model width.</summary>
+    public int EmbeddingSize { get; set; } = 128;
+
+    /// <summary>Context length in tokens (the model's n_positions and the training window).</summary>
+    public int BlockSize { get; set; } = 64;
+
+    /// <summary>Dropout while training (0 keeps runs bit-reproducible across resumes).</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Sequences per step.</summary>
+    public int BatchSize { get; set; } = 12;
+
+    /// <summary>Optimiser steps.</summary>
+    public int MaxIterations { get; set; } = 2000;
+
+    /// <summary>Peak learning rate.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>Final learning rate of the cosine decay.</summary>
+    public double MinLearningRate { get; set; } = 1e-4;
+
+    /// <summary>Linear warm-up steps.</summary>
+    public int WarmupIterations { get; set; } = 100;
+
+    /// <summary>AdamW weight decay on matrices and embeddings.</summary>
+    public double WeightDecay { get; set; } = 0.1;
+
+    /// <summary>AdamW β2 (β1 is 0.9).</summary>
+    public double Beta2 { get; set; } = 0.99;
+
+    /// <summary>Global gradient-norm clip (0 disables).</summary>
+    public double GradientClip { get; set; } = 1.0;
+
+    /// <summary>Fraction of the token stream (its end) held out for validation when no validation data is given.</summary>
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>Evaluate the validation loss every this many steps.</summary>
+    public int EvalInterval { get; set; } = 250;
+
+    /// <summary>Batches per validation estimate.</summary>
+    public int EvalIterations { get; set; } = 20;
+
+    /// <summary>Stop after this many evaluations without improvement (null: never).</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Seed of initialisation and batch sampling.</summary>
+    public int Seed { get; set; } = 1337;
+
+    /// <summary>"cpu" or "cuda[:n]" (CUDA needs the GPU build).</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>TorchSharp CPU threads (0 keeps the default).</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Folder for checkpoints, or null.</summary>
+    public string? CheckpointFolder { get; set; }
+
+    /// <summary>Checkpoint every this many steps (0: at the end and on cancellation only).</summary>
+    public int CheckpointEveryNSteps { get; set; }
+
+    /// <summary>Continue from the checkpoint in <see cref="CheckpointFolder"/>.</summary>
+    public bool Resume { get; set; }
+
+    /// <summary>Receives training progress.</summary>
+    public IProgress<LanguageModelTrainingProgress>? Progress { get; set; }
+
+    /// <summary>Stops training at a step boundary (a checkpoint is written when a folder is set).</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Prompt column of the returned GenerateText transformer.</summary>
+    public string PromptColumnName { get; set; } = "Prompt";
+
+    /// <summary>Completion column of the returned GenerateText transformer.</summary>
+    public string CompletionColumnName { get; set; } = "Completion";
+
+    /// <summary>Decoding options of the returned GenerateText transformer.</summary>
+    public GenerationOptions Generation { get; set; } = new() { MaxNewTokens = 100 };
+}
