@@ -85,18 +85,19 @@ internal static class TrainCommands
         var rows = new Option<int>("--rows") { Description = "MNIST training rows (0 = all 60,000).", DefaultValueFactory = _ => 10_000 };
         var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => gan ? 64 : 128 };
         var latent = new Option<int?>("--latent-size") { Description = $"Latent size (default {(gan ? 100 : 20)})." };
+        var imageLr = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {(gan ? "2e-4" : "1e-3")})." };
         var samples = new Option<int>("--samples") { Description = "Images in samples.png.", DefaultValueFactory = _ => 40 };
         var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint (written every 200 steps and on Ctrl+C)." };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 };
-        foreach (var o in new Option[] { output, epochs, maxSteps, rows, batch, latent, samples, resume, seed, threads }) command.Add(o);
+        foreach (var o in new Option[] { output, epochs, maxSteps, rows, batch, latent, imageLr, samples, resume, seed, threads }) command.Add(o);
         command.SetAction((parse, ct) =>
         {
             var settings = new ImageModelJobSettings
             {
                 Kind = kind, MnistFolder = DatasetPaths.MnistFolder, OutputFolder = parse.GetValue(output)!, Epochs = Positive(parse.GetValue(epochs), "--epochs"),
                 MaxSteps = parse.GetValue(maxSteps), MaxRows = parse.GetValue(rows), BatchSize = Positive(parse.GetValue(batch), "--batch-size"),
-                LatentSize = parse.GetValue(latent), SampleCount = Positive(parse.GetValue(samples), "--samples"), Resume = parse.GetValue(resume),
+                LatentSize = parse.GetValue(latent), LearningRate = parse.GetValue(imageLr), SampleCount = Positive(parse.GetValue(samples), "--samples"), Resume = parse.GetValue(resume),
                 Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
             };
             TrainImageModel(context, settings, ct);

@@ -38,6 +38,8 @@ public sealed class ImageModelJobSettings
     public int BatchSize { get; set; } = 64;
     /// <summary>Latent size (default 100 for the GAN, 20 for the VAE).</summary>
     public int? LatentSize { get; set; }
+    /// <summary>Adam learning rate (default 2e-4 for the GAN, 1e-3 for the VAE).</summary>
+    public double? LearningRate { get; set; }
     /// <summary>Seed.</summary>
     public int Seed { get; set; } = 1;
     /// <summary>Resume from the checkpoint in the output folder.</summary>
@@ -91,12 +93,14 @@ public static class ImageModelJob
         if (settings.Kind == ImageModelKind.Gan)
         {
             var options = new GanOptions { ModelFolder = modelFolder, LabelColumnName = "Label", ClassCount = 10, LatentSize = settings.LatentSize ?? 100 };
+            if (settings.LearningRate is double ganRate) options.LearningRate = ganRate;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Gan(options).Train(data);
         }
         else
         {
             var options = new VaeOptions { ModelFolder = modelFolder, LatentSize = settings.LatentSize ?? 20 };
+            if (settings.LearningRate is double vaeRate) options.LearningRate = vaeRate;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Vae(options).Train(data);
         }
