@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Globalization;
+using Aigc.MLNet.Onnx.Generation;
+
+namespace Aigc.MLNet.Cli.Commands;
+
+/// <summary>
+/// Every <see cref="GenerationOptions"/> member as a flag, named as Hugging Face names it in kebab case
+/// (<c>max_new_tokens</c> → <c>--max-new-tokens</c>). Only flags given on the command line override the base options
+/// (the model folder's generation_config.json, or the defaults).
+/// </summary>
+public sealed class GenerationFlags
+{
+    private static readonly GenerationOptions Defaults = new();
+
+    /// <summary>--max-new-tokens.</summary>
+    public Option<int?> MaxNewTokens { get; } = new("--max-new-tokens") { Description = $"Tokens to generate after the prompt (default {GenerationOptions.DefaultMaxNewTokens})." };
+    /// <summary>--max-length.</summary>
+    public Option<int?> MaxLength { get; } = new("--max-length") { Description = "Limit on prompt + generated tokens (used when --max-new-tokens is not given)." };
+    /// <summary>--min-new-tokens.</summary>
+    public Option<int> MinNewTokens { get; } = new("--min-new-tokens") { Description = "End-of-sequence is suppressed until this many tokens are generated." };
+    /// <summary>--do-sample.</summary>
+    public Option<bool> DoSample { get; } = new("--do-sample") { Description = "Sample instead of greedy or beam search." };
+    /// <summary>--temperature.</summary>
+    public Option<double> Temperature { get; } = new("--temperature") { Description = $"Softmax temperature when sampling (default {Defaults.Temperature})." };
+    /// <summary>--top-k.</summary>
+    public Option<int> TopK { get; } = new("--top-k") { Description = $"Keep the k most likely tokens when sampling; 0 = off (default {Defaults.TopK})." };
+    /// <summary>--top-p.</summary>
+    public Option<double> TopP { get; } = new("--top-p") { Description = $"Nucleus sampling mass; 1 = off (default {Defaults.TopP})." };
+    /// <summary>--num-beams.</summary>
+    public Option<int> NumBeams { get; } = new("--num-beams") { Description = $"Beam search width; 1 = no beam search (default {Defaults.NumBeams})." };
+    /// <summary>--length-penalty.</summary>
+    public Option<double> LengthPenalty { get; } = new("--length-penalty") { Description = $"Beam score = log p / length^penalty (default {Defaults.LengthPenalty})." };
+    /// <summary>--early-stopping.</summary>
+    public Option<string?> EarlyStopping { get; } = CreateEarlyStopping();
+    /// <summary>--num-return-sequences.</summary>
+    public Option<int> NumReturnSequences { get; } = new("--num-return-sequences") { Description = "Sequences returned per prompt (default 1)." };
+    /// <summary>--repetition-penalty.</summary>
+    public Option<double> RepetitionPenalty { get; } = new("--repetition-penalty") { Description = "Penalty > 1 discourages tokens already present (CTRL paper; default 1 = off)." };
+    /// <summary>--no-repeat-ngram-size.</summary>
+    public Option<int> NoRepeatNgramSize { get; } = new("--no-repeat-ngram-size") { Description = "Forbid repeating any n-gram of this size; 0 = off." };
+    /// <summary>--bad-words-ids.</summary>
+    public Option<string[]> BadWordsIds { get; } = new("--bad-words-ids") { Description = "A token-id sequence never to generate, e.g. \"318,257\"; repeat the flag for more.", AllowMultipleArgumentsPerToken = false };
+    /// <summary>--eos-token-id.</summary>
+    public Option<int[]> EosTokenId { get; } = new("--eos-token-id") { Description = "End-of-sequence token id(s); default from the model's config.", AllowMultipleArgumentsPerToken = true };
+    /// <summary>--pad-token-id.</summary>
+    public Option<int?> PadTokenId { get; } = new("--pad-token-id") { Description = "Padding token id for batched prompts." };
+    /// <summary>--stop.</summary>
+    public Option<string[]> Stop { get; } = new("--stop") { Description = "Stop when the decoded text contains this string (matched on text, across tokens); repeatable. \\n is a newline." };
+    /// <summary>--seed.</summary>
+    public Option<int?> Seed { get; } = new("--seed") { Description = "Random seed for sampling (same seed, same text)." };
+    /// <summary>--output-scores.</summary>
+    public Option<bool> OutputScores { get; } = new("--output-scores") { Description = "Print the per-token log-probabilities and the sequence score." };
+
+    /// <summary>All flags, in help order.</summary>
+    public IEnumerable<Option> All =>
+    [
+        MaxNewTokens, MaxLength, MinNewTokens, DoSample, Temperature, TopK, TopP, NumBeams, LengthPenalty, EarlyStopping,
+        NumReturnSequences, RepetitionPenalty, NoRepeatNgramSize, BadWordsIds, EosTokenId, PadTokenId, Stop, Seed, OutputScores,
+    ];
+
+    /// <summary>Adds every flag to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (var option in All) command.Add(option);
+    }
+
+    /// <summary>Applies the flags present on the command line to a copy of <paramref name="baseOptions"/>.</summary>
+    public GenerationOptions Apply(ParseResult parse, GenerationOptions? baseOptions = null)
+    {
+        var o = baseOptions?.Clone() ?? new GenerationOptions();
+        bool Has(Option option) => parse.GetResult(option) is { Implicit: false };
+        if (Has(MaxNewTokens)) o.MaxNewTokens = parse.GetValue(MaxNewTokens);
+        if (Has(MaxLength)) o.MaxLength = parse.GetValue(MaxLength);
+        if (Has(MinNewTokens)) o.MinNewTokens = parse.GetValue(MinNewTokens);
+        if (Has(DoSample)) o.DoSample = parse.GetValue(DoSample);
+        if (Has(Temperature)) o.Temperature = parse.GetValue(Temperature);
+        if (Has(TopK)) o.TopK = parse.GetValue(TopK);
+        if (Has(TopP)) o.TopP = parse.GetValue(TopP);
+        if (Has(NumBeams)) o.NumBeams = parse.GetValue(NumBeams);
+        if (Has(LengthPenalty)) o.LengthPenalty = parse.GetValue(LengthPenalty);
+        if (Has(EarlyStopping)) o.EarlyStopping = parse.GetValue(EarlyStopping) is "true" or null;
+        if (Has(NumReturnSequences)) o.NumReturnSequences = parse.GetValue(NumReturnSequences);
+        if (Has(RepetitionPenalty)) o.RepetitionPenalty = parse.GetValue(RepetitionPenalty);
+        if (Has(NoRepeatNgramSize)) o.NoRepeatNgramSize = parse.GetValue(NoRepeatNgramSize);
+        if (Has(BadWordsIds)) o.BadWordsIds = parse.GetValue(BadWordsIds)!.Select(ParseIdSequence).ToArray();
+        if (Has(EosTokenId)) o.EosTokenIds = parse.GetValue(EosTokenId);
+        if (Has(PadTokenId)) o.PadTokenId = parse.GetValue(PadTokenId);
+        if (Has(Stop)) o.StopSequences = parse.GetValue(Stop)!.Select(Unescape).ToArray();
+        if (Has(Seed)) o.Seed = parse.GetValue(Seed);
+        if (Has(OutputScores)) o.OutputScores = parse.GetValue(OutputScores);
+        try
+        {
+            o.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"invalid generation flags: {e.Message}", ExitCodes.Usage);
+        }
+        return o;
+    }
+
+    /// <summary>The beam stopping rule of --early-stopping: "never" is Hugging Face's third value; null follows GenerationOptions.EarlyStopping.</summary>
+    public BeamEarlyStopping? EarlyStoppingRule(ParseResult parse) =>
+        parse.GetResult(EarlyStopping) is { Implicit: false } && parse.GetValue(EarlyStopping) == "never" ? BeamEarlyStopping.Never : null;
+
+    private static Option<string?> CreateEarlyStopping()
+    {
+        var option = new Option<string?>("--early-stopping")
+        {
+            Description = "Beam search stopping: true (stop when num-beams hypotheses are finished), false (heuristic, default) or never. A bare flag means true.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        option.AcceptOnlyFromAmong("true", "false", "never");
+        return option;
+    }
+
+    /// <summary>Parses "318,257" or "318 257" into token ids.</summary>
+    internal static int[] ParseIdSequence(string text)
+    {
+        var parts = text.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new CliException($"--bad-words-ids: '{text}' holds no token id.", ExitCodes.Usage);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out ids[i]) || ids[i] < 0)
+                throw new CliException($"--bad-words-ids: '{parts[i]}' in '{text}' is not a token id (a non-negative integer).", ExitCodes.Usage);
+        return ids;
+    }
+
+    /// <summary>Turns the shell-friendly escapes \n, \t and \\ into characters.</summary>
+    internal static string Unescape(string text) =>
+        text.Replace("\\\\", "\u0000", StringComparison.Ordinal).Replace("\\n", "\n", StringComparison.Ordinal)
+            .Replace("\\t", "\t", StringComparison.Ordinal).Replace("\u0000", "\\", StringComparison.Ordinal);
+}

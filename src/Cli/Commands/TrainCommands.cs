@@ -1,0 +1,148 @@
+using System.CommandLine;
+using System.Globalization;
+using Aigc.MLNet.Cli.Jobs;
+using Aigc.MLNet.Transforms.Data;
+
+namespace Aigc.MLNet.Cli.Commands;
+
+/// <summary><c>aigc train gpt|lstm|gan|vae</c> with a progress bar, Ctrl+C handling and a loss-curve PNG.</summary>
+internal static class TrainCommands
+{
+    public static Command Create(CliContext context)
+    {
+        var train = new Command("train", "Train small generative models on this machine's CPU.");
+        train.Add(Language(context, LanguageModelKind.Gpt));
+        train.Add(Language(context, LanguageModelKind.Lstm));
+        train.Add(Image(context, ImageModelKind.Gan));
+        train.Add(Image(context, ImageModelKind.Vae));
+        return train;
+    }
+
+    private static Command Language(CliContext context, LanguageModelKind kind)
+    {
+        bool gpt = kind == LanguageModelKind.Gpt;
+        var command = new Command(gpt ? "gpt" : "lstm", gpt
+            ? "Train a character-level GPT (GPT-2 shaped) on a text file; writes checkpoint/, onnx/ (ready for 'generate text') and loss-curve.png."
+            : "Train a character-level LSTM language model on a text file; writes checkpoint/ and loss-curve.png.");
+        var data = new Option<string?>("--data") { Description = "UTF-8 text file (default: Tiny Shakespeare from 'aigc data fetch')." };
+        var output = new Option<string>("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("artifacts", gpt ? "char-gpt" : "char-lstm") };
+        var iterations = new Option<int>("--iterations") { Description = "Training steps.", DefaultValueFactory = _ => 500 };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 12 };
+        var block = new Option<int>("--block-size") { Description = "Context length in characters.", DefaultValueFactory = _ => 64 };
+        var layers = new Option<int>("--layers") { Description = "Layers.", DefaultValueFactory = _ => 2 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads (GPT).", DefaultValueFactory = _ => 4 };
+        var embd = new Option<int>("--embedding-size") { Description = "Embedding size.", DefaultValueFactory = _ => 64 };
+        var hidden = new Option<int>("--hidden-size") { Description = "LSTM hidden size.", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--learning-rate") { Description = "Peak learning rate (warm-up + cosine).", DefaultValueFactory = _ => 1e-3 };
+        var maxChars = new Option<int>("--max-chars") { Description = "Use only the first N characters of the text (0 = all).", DefaultValueFactory = _ => 0 };
+        var evalEvery = new Option<int>("--eval-interval") { Description = "Validation every N steps.", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 };
+        foreach (var o in new Option[] { data, output, iterations, batch, block, layers, embd, lr, maxChars, evalEvery, seed, threads }) command.Add(o);
+        command.Add(gpt ? heads : hidden);
+        command.SetAction((parse, ct) =>
+        {
+            var settings = new LanguageModelJobSettings
+            {
+                Kind = kind, CorpusPath = parse.GetValue(data) ?? DatasetPaths.TinyShakespeareFile, OutputFolder = parse.GetValue(output)!,
+                Iterations = Positive(parse.GetValue(iterations), "--iterations"), BatchSize = Positive(parse.GetValue(batch), "--batch-size"),
+                BlockSize = Positive(parse.GetValue(block), "--block-size"), Layers = Positive(parse.GetValue(layers), "--layers"),
+                Heads = gpt ? Positive(parse.GetValue(heads), "--heads") : 1, EmbeddingSize = Positive(parse.GetValue(embd), "--embedding-size"),
+                HiddenSize = gpt ? 0 : Positive(parse.GetValue(hidden), "--hidden-size"), LearningRate = parse.GetValue(lr), MaxChars = parse.GetValue(maxChars),
+                EvalInterval = Positive(parse.GetValue(evalEvery), "--eval-interval"), Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+            };
+            var result = TrainLanguageModel(context, settings, ct);
+            return Task.FromResult(result.Cancelled ? ExitCodes.Cancelled : ExitCodes.Success);
+        });
+        return command;
+    }
+
+    /// <summary>Runs a language-model job behind a progress bar and prints where the files are.</summary>
+    internal static LanguageModelJobResult TrainLanguageModel(CliContext context, LanguageModelJobSettings settings, CancellationToken ct)
+    {
+        var view = new ProgressView(context);
+        var result = view.Run($"train {settings.Kind.ToString().ToLowerInvariant()}", settings.Iterations, report =>
+            LanguageModelJob.Run(settings, new Reporter<Trainers.Language.LanguageModelTrainingProgress>(p => report(p.Iteration,
+                Describe(p))), ct));
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{settings.Kind}: {result.Parameters:N0} parameters, {result.Iterations} steps in {result.Elapsed.TotalSeconds:F1} s, train loss {result.TrainLoss:F3}, best validation loss {result.ValidationLoss:F3}"));
+        if (result.Cancelled) context.Error.WriteLine($"Stopped by Ctrl+C after step {result.Iterations}; the checkpoint holds that step.");
+        context.Out.WriteLine($"checkpoint: {result.CheckpointFolder}");
+        if (result.OnnxFolder is not null) context.Out.WriteLine($"onnx:       {result.OnnxFolder}");
+        if (result.LossCurvePng is not null) context.Out.WriteLine($"loss curve: {result.LossCurvePng}");
+        return result;
+    }
+
+    private static Command Image(CliContext context, ImageModelKind kind)
+    {
+        bool gan = kind == ImageModelKind.Gan;
+        var command = new Command(gan ? "gan" : "vae", gan
+            ? "Train a class-conditional MLP GAN on MNIST; writes model/ (ONNX), samples.png, loss-curve.png and checkpoint/."
+            : "Train an MLP VAE on MNIST; writes model/ (ONNX encoder + decoder), samples.png, loss-curve.png and checkpoint/.");
+        var output = new Option<string>("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("artifacts", gan ? "gan" : "vae") };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the rows.", DefaultValueFactory = _ => 1 };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps." };
+        var rows = new Option<int>("--rows") { Description = "MNIST training rows (0 = all 60,000).", DefaultValueFactory = _ => 10_000 };
+        var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => gan ? 64 : 128 };
+        var latent = new Option<int?>("--latent-size") { Description = $"Latent size (default {(gan ? 100 : 20)})." };
+        var imageLr = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {(gan ? "2e-4" : "1e-3")})." };
+        var samples = new Option<int>("--samples") { Description = "Images in samples.png.", DefaultValueFactory = _ => 40 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint (written every 200 steps and on Ctrl+C)." };
+        var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 };
+        foreach (var o in new Option[] { output, epochs, maxSteps, rows, batch, latent, imageLr, samples, resume, seed, threads }) command.Add(o);
+        command.SetAction((parse, ct) =>
+        {
+            var settings = new ImageModelJobSettings
+            {
+                Kind = kind, MnistFolder = DatasetPaths.MnistFolder, OutputFolder = parse.GetValue(output)!, Epochs = Positive(parse.GetValue(epochs), "--epochs"),
+                MaxSteps = parse.GetValue(maxSteps), MaxRows = parse.GetValue(rows), BatchSize = Positive(parse.GetValue(batch), "--batch-size"),
+                LatentSize = parse.GetValue(latent), LearningRate = parse.GetValue(imageLr), SampleCount = Positive(parse.GetValue(samples), "--samples"), Resume = parse.GetValue(resume),
+                Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+            };
+            TrainImageModel(context, settings, ct);
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    /// <summary>Runs an image-model job behind a progress bar and prints where the files are.</summary>
+    internal static ImageModelJobResult TrainImageModel(CliContext context, ImageModelJobSettings settings, CancellationToken ct)
+    {
+        int rows = settings.MaxRows > 0 ? settings.MaxRows : 60_000;
+        long total = settings.MaxSteps ?? (long)settings.Epochs * ((rows + settings.BatchSize - 1) / settings.BatchSize);
+        var view = new ProgressView(context);
+        ImageModelJobResult result;
+        try
+        {
+            result = view.Run($"train {settings.Kind.ToString().ToLowerInvariant()}", total, report =>
+                ImageModelJob.Run(settings, new Reporter<Trainers.Training.TrainingProgress>(p => report(p.Step,
+                    string.Join(" ", p.Losses.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:F3}"))))), ct));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            context.Error.WriteLine($"Stopped by Ctrl+C; checkpoint in {Path.Combine(Path.GetFullPath(settings.OutputFolder), "checkpoint")} (continue with --resume).");
+            throw;
+        }
+        var s = result.Summary;
+        context.Out.WriteLine(FormattableString.Invariant($"{settings.Kind}: {s.Steps} steps in {s.Elapsed.TotalSeconds:F1} s, final ")
+            + string.Join(", ", s.FinalLosses.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:F3}"))));
+        context.Out.WriteLine($"model:      {result.ModelFolder}");
+        context.Out.WriteLine($"samples:    {result.SamplesPng}");
+        if (result.LossCurvePng is not null) context.Out.WriteLine($"loss curve: {result.LossCurvePng}");
+        return result;
+    }
+
+    private static string Describe(Trainers.Language.LanguageModelTrainingProgress p) =>
+        FormattableString.Invariant($"loss {p.TrainLoss:F3}") + (p.ValidationLoss is float v ? FormattableString.Invariant($" val {v:F3}") : "")
+        + FormattableString.Invariant($" lr {p.LearningRate:G2}");
+
+    internal static int Positive(int value, string flag) =>
+        value > 0 ? value : throw new CliException($"{flag} must be a positive integer, got {value}.", ExitCodes.Usage);
+}
+
+/// <summary>A synchronous IProgress (System.Progress would post to the thread pool).</summary>
+internal sealed class Reporter<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,3 @@
+using Aigc.MLNet.Cli;
+
+return await AigcApp.RunAsync(args);
