@@ -1,5 +1,5 @@
 // Quality runs and benchmarks of the image trainers on real MNIST. Commands (run from the repository root, Release):
-//   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [out=docs/images]
+//   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [batch=32] [hidden=400] [lr=0.001] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- gan     [epochs=1]  [seed=1] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- dcgan   [epochs=5]  [seed=1] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- steprate [steps=300] [seed=1]
@@ -15,7 +15,7 @@ Console.WriteLine($"{DateTime.UtcNow:u} {Environment.ProcessorCount} cores, {Run
 var clock = Stopwatch.StartNew();
 switch (args.FirstOrDefault())
 {
-    case "vae": VaeQuality.Run(Int("epochs", 10), Int("seed", 1), Text("out", "docs/images")); break;
+    case "vae": VaeQuality.Run(Int("epochs", 10), Int("seed", 1), Text("out", "docs/images"), Int("batch", 32), Int("hidden", 400), double.Parse(Text("lr", "0.001"), CultureInfo.InvariantCulture)); break;
     case "gan": GanRuns.EpochTime(Int("epochs", 1), Int("seed", 1), Text("out", "docs/images"), dcgan: false); break;
     case "dcgan": GanRuns.EpochTime(Int("epochs", 5), Int("seed", 1), Text("out", "docs/images"), dcgan: true); break;
     case "steprate": GanRuns.StepRate(Int("steps", 300), Int("seed", 1)); break;

@@ -10,7 +10,7 @@ namespace Aigc.MLNet.Bench.ImageModels;
 /// <summary>MLP VAE (latent 20) on MNIST: test NELBO through the served ONNX encoder/decoder, sample grid, interpolation strip.</summary>
 internal static class VaeQuality
 {
-    public static void Run(int epochs, int seed, string outFolder)
+    public static void Run(int epochs, int seed, string outFolder, int batchSize, int hiddenSize, double learningRate)
     {
         var ml = new MLContext(seed);
         string mnist = DatasetPaths.MnistFolder;
@@ -18,10 +18,11 @@ internal static class VaeQuality
         string modelFolder = Path.GetFullPath(Path.Combine("artifacts", "vae-mlp-z20"));
         var options = new VaeOptions
         {
-            ModelFolder = modelFolder, LatentSize = 20, Epochs = epochs, Seed = seed, BatchSize = 128, LearningRate = 1e-3,
+            ModelFolder = modelFolder, LatentSize = 20, Epochs = epochs, Seed = seed, BatchSize = batchSize, HiddenSize = hiddenSize, LearningRate = learningRate,
             ReportEveryNSteps = 0, Progress = new ConsoleProgress(),
         };
         var result = ml.Generative().Trainers.Vae(options).Train(train);
+        Console.WriteLine($"settings: latent 20, hidden {hiddenSize}, batch {batchSize}, Adam lr {learningRate}, epochs {epochs}, seed {seed}");
         Console.WriteLine($"training: {result.Summary.Steps} steps, {result.Summary.Elapsed.TotalSeconds:F1} s ({result.Summary.Elapsed.TotalSeconds / epochs:F1} s/epoch)");
 
         // Test NELBO (BCE-sum + KL, nats per image, one posterior sample per image as in pytorch/examples) through ML.NET + ONNX Runtime.
@@ -97,5 +98,6 @@ internal static class VaeQuality
 
 internal sealed class ConsoleProgress : IProgress<Aigc.MLNet.Trainers.Training.TrainingProgress>
 {
-    public void Report(Aigc.MLNet.Trainers.Training.TrainingProgress value) => Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {value}");
+    public void Report(Aigc.MLNet.Trainers.Training.TrainingProgress value) =>
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {value} | process RSS {System.Diagnostics.Process.GetCurrentProcess().WorkingSet64 / (1 << 20)} MB");
 }

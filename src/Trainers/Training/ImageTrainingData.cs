@@ -36,8 +36,10 @@ internal sealed class ImageTrainingData
                     $"Label column '{labelColumn}' (LabelColumnName) has type {lt}; expected Key<UInt32, {classCount}> or Int32 classes 0..{classCount - 1}.");
         }
 
-        var pixelList = new List<float>();
-        var labelList = labels is null ? null : new List<long>();
+        // Sized up front when the view knows its row count, so 60k MNIST rows make one array, not a chain of doublings.
+        int capacity = (int)Math.Min(data.GetRowCount() ?? 0, int.MaxValue / features);
+        var pixelList = new List<float>(capacity * features);
+        var labelList = labels is null ? null : new List<long>(capacity);
         var active = labels is null ? new[] { pixels } : new[] { pixels, labels.Value };
         using (var cursor = data.GetRowCursor(active))
         {

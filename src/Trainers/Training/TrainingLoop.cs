@@ -57,8 +57,11 @@ internal static class TrainingLoop
         var epochSums = new double[losses.Length];
         int epochSteps = 0;
         var epochReports = new List<TrainingProgress>();
-        var buffer = new float[batch * data.Features];
-        var labelBuffer = data.Labels is null ? null : new long[batch];
+        // The data lives in one native tensor; each step gathers its rows with index_select, so no step allocates
+        // batch-sized managed arrays (those land on the large-object heap and grow the process between gen-2 GCs).
+        using var allPixels = NativeCopy(torch.tensor(data.Pixels, [data.Count, data.Features]), device);
+        using var allLabels = data.Labels is null ? null : NativeCopy(torch.tensor(data.Labels, [data.Count]), device);
+        var indices = new long[batch];
         int[]? order = null;
         long orderEpoch = -1;
         long startStep = step;
@@ -90,19 +93,14 @@ internal static class TrainingLoop
             }
             int start = indexInEpoch * batch;
             int rows = Math.Min(batch, data.Count - start);
-            for (int r = 0; r < rows; r++)
-            {
-                int source = order![start + r];
-                Array.Copy(data.Pixels, (long)source * data.Features, buffer, (long)r * data.Features, data.Features);
-                if (labelBuffer is not null) labelBuffer[r] = data.Labels![source];
-            }
+            for (int r = 0; r < rows; r++) indices[r] = order![start + r];
 
             using (var scope = torch.NewDisposeScope())
             using (var noise = new torch.Generator((ulong)Mix(options.Seed, step, 0x401E), device))
             {
-                // Full batches wrap the reused buffers (TorchSharp pins them); the tensors die with the step's scope.
-                var x = torch.tensor(rows == batch ? buffer : buffer.AsSpan(0, rows * data.Features).ToArray(), [rows, data.Features], device: device);
-                var y = labelBuffer is null ? null : torch.tensor(rows == batch ? labelBuffer : labelBuffer.AsSpan(0, rows).ToArray(), [rows], device: device);
+                var index = torch.tensor(rows == batch ? indices : indices[..rows], [rows], device: device);
+                var x = allPixels.index_select(0, index);
+                var y = allLabels?.index_select(0, index);
                 task.Step(x, y, noise, losses);
             }
             for (int i = 0; i < losses.Length; i++)
@@ -155,6 +153,16 @@ internal static class TrainingLoop
             Elapsed = clock.Elapsed,
             CheckpointPath = lastGood,
         };
+    }
+
+    /// <summary>A natively owned copy of <paramref name="staged"/> (which wraps a pinned managed array) on <paramref name="device"/>.</summary>
+    private static torch.Tensor NativeCopy(torch.Tensor staged, torch.Device device)
+    {
+        using (staged)
+        {
+            if (device.type == DeviceType.CPU) return staged.clone();
+            return staged.to(device);
+        }
     }
 
     private static Dictionary<string, float> Named(IReadOnlyList<string> names, float[] values)
