@@ -28,7 +28,8 @@ var trainer = ml.Generative().Trainers.Gpt(new GptTrainerOptions
     MinLearningRate = learningRate / 10,
     Seed = seed,
     Progress = progress,
-    Generation = new GenerationOptions { MaxNewTokens = 300, DoSample = true, Temperature = 0.8, TopK = 200, Seed = seed },
+    // The context is 64 characters: a prompt of 6 leaves room for 58 new ones (the engine does not slide the window).
+    Generation = new GenerationOptions { MaxNewTokens = 58, DoSample = true, Temperature = 0.8, TopK = 200, Seed = seed },
 });
 var clock = Stopwatch.StartNew();
 var model = trainer.Fit(corpus);
