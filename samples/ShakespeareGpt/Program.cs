@@ -1,8 +1,9 @@
 // Character-level GPT on Tiny Shakespeare with nanoGPT's CPU configuration (4 layers, 4 heads, 128 wide, block 64,
-// batch 12, 2000 iterations, dropout 0, lr 1e-3 → 1e-4 cosine, warm-up 100, AdamW β2 0.99, weight decay 0.1,
+// batch 12, 2000 iterations, dropout 0, cosine learning rate to a tenth of the peak, warm-up 100, AdamW β2 0.99, weight decay 0.1,
 // clip 1.0, 90/10 split), trained through mlContext.Generative().Trainers.Gpt, exported to ONNX and sampled through
 // the GenerateText transform.
-// Usage: dotnet run -c Release --project samples/ShakespeareGpt -- [iterations=2000] [outputFolder] [seed=1337] [learningRate=1e-3]
+// Usage: dotnet run -c Release --project samples/ShakespeareGpt -- [iterations=2000] [outputFolder] [seed=1337] [learningRate=3e-3]
+// (nanoGPT uses 1e-3; 3e-3 reaches a lower validation loss in the same 2,000 steps here, see docs/RESULTS.md.)
 using System.Diagnostics;
 using System.Globalization;
 using Aigc.MLNet.Onnx.Generation;
@@ -15,7 +16,7 @@ using Microsoft.ML.Data;
 int iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
 string output = args.Length > 1 ? args[1] : Path.Combine(DatasetPaths.Root, "models", "shakespeare-char-gpt");
 int seed = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1337;
-double learningRate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1e-3;
+double learningRate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 3e-3;
 
 var ml = new MLContext(seed: seed);
 var corpus = ml.Data.LoadTextCorpus(DatasetPaths.TinyShakespeareFile, TextCorpusUnit.Document);

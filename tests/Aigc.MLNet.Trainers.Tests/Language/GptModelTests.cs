@@ -44,6 +44,31 @@ public sealed class GptModelTests
     }
 
     [TestMethod]
+    public void ModelLoadedFromASafetensorsFileMatchesTheOnnxGraphBuiltFromIt()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "aigc-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        string file = Path.Combine(folder, "model.safetensors");
+        Gpt2Checkpoint.SaveSafeTensors(Gpt2Weights.Random(Tiny, seed: 8), file);
+        var fromFile = Gpt2Checkpoint.LoadWeights(file, Tiny);
+
+        torch.manual_seed(9);
+        using var model = new GptModel(Tiny);
+        model.Load(fromFile);
+        model.eval();
+        long[] ids = [0, 5, 39, 12, 7, 7, 21, 3, 30];
+        using var input = torch.tensor(ids, 1, ids.Length);
+        using var logits = model.forward(input);
+        float[] expected = logits.data<float>().ToArray();
+
+        using var session = new InferenceSession(new Gpt2GraphBuilder(Gpt2Checkpoint.LoadWeights(file, Tiny)).Build().ToArray());
+        float[] actual = RunOptimum(session, ids);
+        Assert.AreEqual(ids.Length * Tiny.VocabSize, actual.Length);
+        for (int i = 0; i < actual.Length; i++)
+            Assert.AreEqual(expected[i], actual[i], 1e-4f, $"logit {i}");
+    }
+
+    [TestMethod]
     public void WeightsRoundTripThroughGpt2Weights()
     {
         torch.manual_seed(3);
