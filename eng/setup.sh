@@ -11,7 +11,8 @@ need=()
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK is required (dotnet not on PATH)" >&2; exit 1; }
 command -v npm >/dev/null || need+=(nodejs npm)
 
-stdcxx=$( (ldconfig -p 2>/dev/null || /sbin/ldconfig -p) | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')
+# awk reads all of ldconfig's output (no early exit): with pipefail, a writer killed by SIGPIPE would fail the script.
+stdcxx=$( (ldconfig -p 2>/dev/null || /sbin/ldconfig -p) | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found { print $NF; found = 1 }')
 if [ -n "$stdcxx" ] && ! grep -q 'GLIBCXX_3\.4\.32' "$stdcxx"; then
   command -v gcc >/dev/null || need+=(gcc libc6-dev)
   command -v readelf >/dev/null || need+=(binutils)

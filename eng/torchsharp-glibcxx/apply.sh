@@ -15,13 +15,21 @@ for dir in "$1" "$1/runtimes/linux-x64/native"; do
 done
 [ -n "$out" ] || exit 0
 lib="$out/libLibTorchSharp.so"
+
+# True when the library already lists the shim as needed (readelf's whole output is read first: no SIGPIPE).
+has_shim() {
+  local dynamic
+  dynamic=$(readelf -d "$1")
+  [[ "$dynamic" == *"$shim_name"* ]]
+}
 [ "$(uname -s)" = Linux ] || exit 0
 
-stdcxx=$( (ldconfig -p 2>/dev/null || /sbin/ldconfig -p) | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')
+# awk reads all of ldconfig's output (no early exit): with pipefail, a writer killed by SIGPIPE would fail the script.
+stdcxx=$( (ldconfig -p 2>/dev/null || /sbin/ldconfig -p) | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found { print $NF; found = 1 }')
 if [ -z "$stdcxx" ] || grep -q 'GLIBCXX_3\.4\.32' "$stdcxx"; then
   exit 0
 fi
-if readelf -d "$lib" | grep -q "$shim_name"; then
+if has_shim "$lib"; then
   [ -f "$out/$shim_name" ] && exit 0
 fi
 
@@ -37,7 +45,7 @@ gcc -O2 -Wall -o "$tools/retarget-verneed" "$here/retarget_verneed.c"
 gcc -shared -fPIC -nostdlib -O2 -o "$out/$shim_name.tmp" "$here/shim.c"
 mv -f "$out/$shim_name.tmp" "$out/$shim_name"
 
-if ! readelf -d "$lib" | grep -q "$shim_name"; then
+if ! has_shim "$lib"; then
   tmp="$lib.aigc-tmp"
   cp -f "$lib" "$tmp"
   set +e
