@@ -57,7 +57,7 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = Options;
-        var channel = ((IChannelProvider)_mlContext).Start(nameof(GptTrainer));
+        using var channel = ((IChannelProvider)_mlContext).Start(nameof(GptTrainer));
         string text = ReadText(input, o.TextColumnName, "training data");
         string? validationText = validation is null ? null : ReadText(validation, o.TextColumnName, "validation data");
 
@@ -90,7 +90,6 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
 
         Gpt2Exporter.Export(model.ToGpt2Weights(), files, o.OutputFolder);
         channel.Info(MessageSensitivity.None, "{0}", $"GptTrainer: exported to '{o.OutputFolder}'.");
-        channel.Dispose();
         return ServeFolder(o.OutputFolder, o.PromptColumnName, o.CompletionColumnName, o.Generation);
     }
 

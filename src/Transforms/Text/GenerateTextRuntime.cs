@@ -74,8 +74,9 @@ internal sealed class GenerateTextRuntime
     }
 
     /// <summary>The runtime for a configuration string, created once per process.</summary>
+    /// <remarks>Called for every row of the row-by-row path: the configuration string itself is the cache key (no per-row key building).</remarks>
     public static GenerateTextRuntime Get(string encodedConfig) =>
-        ServingCache.GetOrCreate("generate-text|" + encodedConfig, () =>
+        ServingCache.GetOrCreate(encodedConfig, () =>
         {
             var config = ConfiguredMapping.DecodeConfig<GenerateTextConfig>(encodedConfig);
             if (!File.Exists(config.ModelFile))

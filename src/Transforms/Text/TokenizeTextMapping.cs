@@ -37,8 +37,7 @@ public sealed class TokenizeTextMapping : CustomMappingFactory<TokenizeTextMappi
     /// <inheritdoc/>
     public override Action<TokenizeTextMappingInput, TokenizeTextMappingOutput> GetMapping() => static (input, output) =>
     {
-        var tokenizer = ServingCache.GetOrCreate("tokenize-config|" + input.AigcConfig,
-            () => ConfiguredMapping.DecodeConfig<TokenizerConfig>(input.AigcConfig)).Resolve();
+        var (_, tokenizer) = TokenizerConfig.ResolveEncoded(input.AigcConfig);
         var ids = tokenizer.EncodeToIds(input.__AigcText ?? "");
         output.__AigcTokenIds = ids as int[] ?? ids.ToArray();
         output.__AigcTokenCount = ids.Count;
@@ -75,9 +74,7 @@ public sealed class DetokenizeTextMapping : CustomMappingFactory<DetokenizeTextM
     /// <inheritdoc/>
     public override Action<DetokenizeTextMappingInput, DetokenizeTextMappingOutput> GetMapping() => static (input, output) =>
     {
-        var config = ServingCache.GetOrCreate("tokenize-config|" + input.AigcConfig,
-            () => ConfiguredMapping.DecodeConfig<TokenizerConfig>(input.AigcConfig));
-        var tokenizer = config.Resolve();
+        var (config, tokenizer) = TokenizerConfig.ResolveEncoded(input.AigcConfig);
         var ids = input.__AigcTokenIds ?? [];
         try
         {

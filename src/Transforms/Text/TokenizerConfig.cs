@@ -27,12 +27,24 @@ internal sealed record TokenizerConfig(string? Folder, string? VocabSha256, stri
         return new TokenizerConfig(null, null, null, name, column);
     }
 
-    /// <summary>The tokenizer: registered instances are looked up on every call; folders are loaded once and checked against their hashes.</summary>
+    private Tokenizer? _loaded;
+
+    /// <summary>
+    /// The tokenizer of a configuration string carried by a pipeline, for every row of the tokenize/detokenize mappings:
+    /// one dictionary lookup keyed by the string itself, then the resolved tokenizer.
+    /// </summary>
+    public static (TokenizerConfig Config, Tokenizer Tokenizer) ResolveEncoded(string encoded)
+    {
+        var config = ServingCache.GetOrCreate(encoded, () => ConfiguredMapping.DecodeConfig<TokenizerConfig>(encoded));
+        return (config, config.Resolve());
+    }
+
+    /// <summary>The tokenizer: registered instances are looked up on every call (they may be re-registered); folders are loaded once and checked against their hashes.</summary>
     public Tokenizer Resolve()
     {
         if (RegisteredName is not null)
             return TokenizerRegistry.Get(RegisteredName);
-        return ServingCache.GetOrCreate("tokenizer|" + Folder + "|" + VocabSha256 + "|" + MergesSha256, () =>
+        return _loaded ??= ServingCache.GetOrCreate("tokenizer|" + Folder + "|" + VocabSha256 + "|" + MergesSha256, () =>
         {
             Verify(AutoTokenizer.VocabFileName, VocabSha256);
             Verify(AutoTokenizer.MergesFileName, MergesSha256);
