@@ -8,7 +8,7 @@ namespace Aigc.MLNet.Testing;
 
 /// <summary>
 /// Shared by the pipeline runner (fresh process) and the tests (in process): String input columns from JSON, and output
-/// columns (String, Single, Int32 and vectors of them) dumped as JSON so both sides compare exactly.
+/// columns (String, Single, Int32 and vectors of them; Single as bit patterns) dumped as JSON so both sides compare exactly.
 /// </summary>
 public static class PipelineJson
 {
@@ -70,6 +70,11 @@ public static class PipelineJson
         {
             var g = cursor.GetGetter<VBuffer<int>>(column);
             return () => { VBuffer<int> v = default; g(ref v); return new JsonArray(v.DenseValues().Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()); };
+        }
+        if (type is VectorDataViewType floats && floats.ItemType == NumberDataViewType.Single)
+        {
+            var g = cursor.GetGetter<VBuffer<float>>(column);
+            return () => { VBuffer<float> v = default; g(ref v); return new JsonArray(v.DenseValues().Select(f => (JsonNode?)JsonValue.Create(BitConverter.SingleToInt32Bits(f))).ToArray()); };
         }
         throw new NotSupportedException($"Column '{column.Name}' of type {type} cannot be dumped.");
     }
