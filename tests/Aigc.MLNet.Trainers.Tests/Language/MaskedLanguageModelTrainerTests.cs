@@ -127,6 +127,29 @@ public sealed class MaskedLanguageModelTrainerTests
     }
 
     [TestMethod]
+    public void TrainsWithGpt2BpeAndServesTokenCandidates()
+    {
+        var ml = new MLContext(seed: 1);
+        string folder = Folder();
+        var trainer = ml.Generative().Trainers.MaskedLanguageModel(new MaskedLanguageModelTrainerOptions
+        {
+            OutputFolder = folder, Vocabulary = LanguageModelVocabulary.Gpt2Bpe,
+            Gpt2VocabularyFolder = Path.GetDirectoryName(Aigc.MLNet.Transforms.Data.DatasetPaths.Gpt2VocabFile)!,
+            NumLayers = 1, NumHeads = 2, EmbeddingSize = 16, BlockSize = 8, BatchSize = 4, MaxIterations = 3, EvalInterval = 0, ValidationFraction = 0, TopK = 2,
+        });
+        var model = trainer.Fit(Rows(ml, Enumerable.Repeat("Hello world, hello ML.NET.", 10)));
+        Assert.AreEqual(3, trainer.LastResult!.Value.Iterations);
+        Assert.IsTrue(File.Exists(Path.Combine(folder, "merges.txt")));
+        using var lm = MaskedLM.Load(folder);
+        Assert.AreEqual(50258, lm.Config.VocabSize);
+        Assert.AreEqual(50257, lm.Config.MaskTokenId);
+        Assert.AreEqual("gpt2_bpe", lm.Config.Vocabulary);
+        var candidates = model.Transform(Rows(ml, ["Hello [MASK], hello ML.NET."])).GetColumn<string[]>("Candidates").Single();
+        Assert.HasCount(2, candidates);
+        Assert.IsFalse(candidates.Contains("[MASK]"));
+    }
+
+    [TestMethod]
     public void TrainerNamesBadInputs()
     {
         var ml = new MLContext(seed: 1);
