@@ -74,6 +74,17 @@ public sealed class MaskedLanguageModelTests
     }
 
     [TestMethod]
+    public void ABatchWithNothingChosenStillScoresOnePosition()
+    {
+        var masking = new MlmMasking(MaskTokenId: 9, RandomVocabularySize: 9, ChooseProbability: 1e-9);
+        using var ids = torch.tensor(new long[] { 1, 2, 3, 4 }, [2, 2]);
+        var (inputs, labels) = masking.Apply(ids, new torch.Generator(1));
+        CollectionAssert.AreEqual(new long[] { 1, -100, -100, -100 }, labels.data<long>().ToArray());
+        CollectionAssert.AreEqual(new long[] { 2, 3, 4 }, inputs.data<long>().ToArray()[1..]);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MlmMasking(9, 9, MaskFraction: 0.95, RandomFraction: 0.1).Validate());
+    }
+
+    [TestMethod]
     public void OneTrainingStepLowersTheLossOnFixedData()
     {
         using var model = NewModel(3);

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 namespace Aigc.MLNet.Trainers.Language.Masked;
 
 /// <summary>The masked-language-modelling corruption (BERT): choose positions, replace most with the mask token, some with a random token, keep the rest.</summary>
+/// <remarks>The trainer cuts its windows from one continuous token stream, so no position is padding and every position is eligible.</remarks>
 /// <param name="MaskTokenId">Id of the mask token.</param>
 /// <param name="RandomVocabularySize">Random replacements are drawn uniformly from ids [0, this) (the base vocabulary, without the mask).</param>
 /// <param name="ChooseProbability">Probability that a position is chosen (scored); BERT: 0.15.</param>
