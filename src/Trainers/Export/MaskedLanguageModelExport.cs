@@ -101,10 +101,13 @@ public static class MaskedLanguageModelExport
         string modelPath = Path.Combine(folder, MaskedLM.ModelRelativePath.Replace('/', Path.DirectorySeparatorChar));
         BuildGraph(model).Save(modelPath);
         tokenizer.SaveToFolder(folder);
-        var config = model.Config;
-        config.Architecture = model.Architecture;
-        config.Vocabulary = tokenizer.Kind;
-        config.MaskToken = tokenizer.MaskToken;
+        var c = model.Config;
+        var config = new MaskedLMConfig
+        {
+            Architecture = model.Architecture, Vocabulary = tokenizer.Kind, VocabSize = c.VocabSize, MaskToken = tokenizer.MaskToken,
+            MaskTokenId = tokenizer.MaskTokenId, MaxPositions = c.MaxPositions, NumLayers = c.NumLayers, NumHeads = c.NumHeads,
+            EmbeddingSize = c.EmbeddingSize, MlpSize = c.MlpSize, LayerNormEpsilon = c.LayerNormEpsilon,
+        };
         config.Save(Path.Combine(folder, MaskedLMConfig.FileName));
         return modelPath;
     }
