@@ -36,10 +36,19 @@ public sealed class MaskedLanguageModelTrainerTests
         {
             OutputFolder = s_folder, NumLayers = 1, NumHeads = 2, EmbeddingSize = 32, BlockSize = 16, BatchSize = 64,
             MaxIterations = 300, WarmupIterations = 20, LearningRate = 1e-2, MinLearningRate = 1e-3, WeightDecay = 0, EvalInterval = 150, EvalIterations = 4,
-            TopK = 3, Seed = 42,
+            TopK = 3, Seed = 42, Threads = 1,
         });
+        // One TorchSharp thread: on a shared 2-core machine two OpenMP threads spin-wait and run ~10x slower; restored afterwards.
+        int threads = TorchSharp.torch.get_num_threads();
         var clock = Stopwatch.StartNew();
-        s_model = trainer.Fit(Rows(ml, Enumerable.Repeat(Sentence, 40)));
+        try
+        {
+            s_model = trainer.Fit(Rows(ml, Enumerable.Repeat(Sentence, 40)));
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
         s_trainTime = clock.Elapsed;
         s_result = trainer.LastResult!.Value;
         return (s_folder, s_model);
