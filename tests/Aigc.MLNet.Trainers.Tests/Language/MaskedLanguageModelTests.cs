@@ -150,6 +150,19 @@ public sealed class MaskedLanguageModelTests
     }
 
     [TestMethod]
+    public void ANonFiniteLossStopsTrainingNamingTheStep()
+    {
+        long[] ids = Enumerable.Range(0, 100).Select(i => (long)(i % Alphabet.Length)).ToArray();
+        using var model = NewModel(6);
+        using (torch.no_grad())
+            model.parameters().First().fill_(float.NaN);
+        var settings = new LanguageModelTrainingSettings { BatchSize = 2, BlockSize = 12, MaxIterations = 5, EvalInterval = 0 };
+        var e = Assert.ThrowsExactly<Aigc.MLNet.Trainers.Training.NonFiniteLossException>(() =>
+            MaskedLanguageModelTraining.Run(model, ids, null, settings, new MlmMasking(Alphabet.Length, Alphabet.Length)));
+        StringAssert.Contains(e.Message, "masked-LM loss");
+    }
+
+    [TestMethod]
     public void CancellationWritesACheckpointAndThrows()
     {
         long[] ids = Enumerable.Range(0, 100).Select(i => (long)(i % Alphabet.Length)).ToArray();
