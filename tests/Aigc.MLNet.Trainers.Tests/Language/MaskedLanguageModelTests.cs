@@ -34,6 +34,19 @@ public sealed class MaskedLanguageModelTests
 
     private static string Folder() => Path.Combine(Path.GetTempPath(), "aigc-tests", Guid.NewGuid().ToString("N"));
 
+    private int _threads;
+
+    // One TorchSharp thread: on the shared 2-core machine two OpenMP threads spin-wait and run several times slower.
+    [TestInitialize]
+    public void OneThread()
+    {
+        _threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+    }
+
+    [TestCleanup]
+    public void RestoreThreads() => torch.set_num_threads(_threads);
+
     [TestMethod]
     public void MaskingRatesMatchBertOverOneHundredThousandTokens()
     {
