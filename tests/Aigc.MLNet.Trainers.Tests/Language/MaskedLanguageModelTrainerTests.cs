@@ -116,6 +116,16 @@ public sealed class MaskedLanguageModelTrainerTests
         CollectionAssert.AreEqual(new[] { "a" }, output.GetColumn<string[]>("Guess").Single()[..1]);
         Assert.IsNull(output.Schema.GetColumnOrNull("__AigcCandidates"));
 
+        var shape = ml.Transforms.FillMask("Guess", "Text", folder).GetOutputSchema(Sequence.SchemaShapeOf.Row<TextRow>(ml));
+        var guess = shape.Single(c => c.Name == "Guess");
+        Assert.AreEqual(SchemaShape.Column.VectorKind.VariableVector, guess.Kind);
+        Assert.AreEqual(TextDataViewType.Instance, guess.ItemType);
+        Assert.AreEqual(NumberDataViewType.Single, shape.Single(c => c.Name == "Probabilities").ItemType);
+
+        string notMlm = Folder();
+        Directory.CreateDirectory(notMlm);
+        StringAssert.Contains(Assert.ThrowsExactly<FileNotFoundException>(() => MaskedLM.Load(notMlm)).Message, "not a masked-LM model folder");
+
         var topK = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.FillMask("Guess", "Text", folder, topK: 0));
         StringAssert.Contains(topK.Message, "TopK");
         var column = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.FillMask("Guess", "Missing", folder).Fit(data));
