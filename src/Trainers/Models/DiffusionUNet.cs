@@ -69,6 +69,14 @@ public sealed class DiffusionUNet : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         outputNorm = nn.GroupNorm(GroupCount, c, DiffusionResidualBlock.NormEpsilon);
         output = nn.Conv2d(c, 1, 3, padding: 1);
         RegisterComponents();
+        // TorchSharp 0.107's GroupNorm leaves γ/β uninitialised (torch.empty); set PyTorch's defaults explicitly.
+        using (no_grad())
+            foreach (var module in modules())
+                if (module is GroupNorm norm)
+                {
+                    norm.weight!.fill_(1);
+                    norm.bias!.zero_();
+                }
     }
 
     /// <summary>C.</summary>
