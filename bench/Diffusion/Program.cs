@@ -4,7 +4,8 @@
 //       [--seed 1] [--conditional] [--out artifacts/ddpm-mnist] [--count 1000] [--ddim-steps 50] [--guidance 1]
 //       [--eta 0] [--classifier artifacts/mnist-lenet/lenet-mnist.onnx] [--grid docs/images/ddpm-mnist-samples.png]
 //   dotnet run -c Release --project bench/Diffusion -- eval --out artifacts/ddpm-mnist [--count ...] [--ddim-steps ...] ...
-//   dotnet run -c Release --project bench/Diffusion -- speed [--channels 32] [--repeats 20]
+//   dotnet run -c Release --project bench/Diffusion -- speed [--channels 32] [--repeats 20] [--threads 1]
+//   dotnet run -c Release --project bench/Diffusion -- real [--count 1000]   (metrics of real images at the same n)
 using System.Diagnostics;
 using System.Globalization;
 using Aigc.MLNet.Trainers.Diffusion;
@@ -49,6 +50,9 @@ switch (mode)
         break;
     case "speed":
         Speed();
+        break;
+    case "real":
+        RealFloor();
         break;
     default:
         throw new ArgumentException($"Unknown mode '{mode}' (train, eval, speed).");
@@ -153,6 +157,19 @@ void Evaluate()
                       $"classifier score {m.ClassifierScore:F3} ± {m.ClassifierScoreStandardDeviation:F3} ({m.Splits} splits), FID {m.FrechetDistance:F2} (vs MNIST test), " +
                       $"modes {m.ModesCovered}/10, histogram [{string.Join(" ", m.ClassHistogram)}]; sampling {sampleSeconds:F0} s " +
                       $"({sampleSeconds * 1000 / count:F0} ms/image); grid {Path.GetFullPath(grid)}");
+}
+
+// The same metrics for --count real MNIST training images: the floor a perfect generator reaches at this sample size.
+void RealFloor()
+{
+    int count = I("--count", 1000);
+    var ml = new MLContext(seed);
+    using var classifier = MnistClassifier.Load(S("--classifier", "artifacts/mnist-lenet/lenet-mnist.onnx"));
+    var test = ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Test);
+    var real = ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Train, count);
+    var m = ml.GenerativeEvaluation().EvaluateImages(real, classifier, test);
+    Console.WriteLine($"MNIST train[0..{count}) (real): n={m.Count} classifier score {m.ClassifierScore:F3} ± {m.ClassifierScoreStandardDeviation:F3}, " +
+                      $"FID {m.FrechetDistance:F2} (vs MNIST test), modes {m.ModesCovered}/10");
 }
 
 void Speed()
