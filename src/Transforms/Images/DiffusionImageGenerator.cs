@@ -174,6 +174,12 @@ internal static class DiffusionGeneration
 
         double w = options.GuidanceScale;
         bool guided = classes > 0 && w != 1 && labels.Length != 0;
+        if (guided && w == 0)
+        {
+            // ε(∅) alone: one pass on the "no class" token instead of a doubled batch.
+            Array.Fill(condition, classes);
+            guided = false;
+        }
         long[] timesteps = [];
         long[] doubledLabels = [];
         float[] doubledX = [], doubledEps = [];
