@@ -67,7 +67,7 @@ public sealed class LatentGaussianRow
     public float[] AigcLogVariance { get; set; } = [];
 }
 
-/// <summary>Seed → image through a GAN generator.</summary>
+/// <summary>Seed → image through a GAN generator or a diffusion model (sampling loop over the ONNX denoiser).</summary>
 [CustomMappingFactoryAttribute(ContractName)]
 public sealed class GenerateImagesMapping : CustomMappingFactory<SeedRow, ImageRow>
 {
@@ -78,13 +78,18 @@ public sealed class GenerateImagesMapping : CustomMappingFactory<SeedRow, ImageR
     public override Action<SeedRow, ImageRow> GetMapping() => static (input, output) =>
     {
         var runtime = ImageModelRuntime.Get(input.AigcConfig);
-        var z = LatentSampler.Sample(input.AigcSeed, runtime.Config.LatentSize);
         output.AigcImage = new float[runtime.Config.PixelCount];
+        if (runtime.IsDiffusion)
+        {
+            runtime.GenerateDiffusion([input.AigcSeed], [], output.AigcImage);
+            return;
+        }
+        var z = LatentSampler.Sample(input.AigcSeed, runtime.Config.LatentSize);
         runtime.Generate(z, [], 1, output.AigcImage);
     };
 }
 
-/// <summary>Seed + label → image through a conditional GAN generator.</summary>
+/// <summary>Seed + label → image through a conditional GAN generator or a conditional diffusion model.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
 public sealed class GenerateConditionalImagesMapping : CustomMappingFactory<SeedLabelRow, ImageRow>
 {
@@ -99,8 +104,13 @@ public sealed class GenerateConditionalImagesMapping : CustomMappingFactory<Seed
         if ((uint)input.AigcLabel >= (uint)config.ClassCount)
             throw new InvalidOperationException(
                 $"Column '{config.LabelColumn}': label {input.AigcLabel} is outside 0..{config.ClassCount - 1}.");
-        var z = LatentSampler.Sample(input.AigcSeed, config.LatentSize);
         output.AigcImage = new float[config.PixelCount];
+        if (runtime.IsDiffusion)
+        {
+            runtime.GenerateDiffusion([input.AigcSeed], [input.AigcLabel], output.AigcImage);
+            return;
+        }
+        var z = LatentSampler.Sample(input.AigcSeed, config.LatentSize);
         runtime.Generate(z, [input.AigcLabel], 1, output.AigcImage);
     };
 }

@@ -17,6 +17,16 @@ internal sealed class ImageServingConfig
     public string? EncoderSha256 { get; set; }
     public string? DecoderFile { get; set; }
     public string? DecoderSha256 { get; set; }
+    public string? DenoiserFile { get; set; }
+    public string? DenoiserSha256 { get; set; }
+    public int Timesteps { get; set; }
+    public string? NoiseSchedule { get; set; }
+    public double BetaStart { get; set; }
+    public double BetaEnd { get; set; }
+    public DiffusionSamplerKind Sampler { get; set; } = DiffusionSamplerKind.Ddim;
+    public int SamplingSteps { get; set; } = 50;
+    public double Eta { get; set; }
+    public double GuidanceScale { get; set; } = 1;
     /// <summary>The user's input column, named in row-level errors.</summary>
     public string InputColumn { get; set; } = "";
     /// <summary>The user's label column (conditional generation).</summary>
@@ -37,6 +47,12 @@ internal sealed class ImageServingConfig
         EncoderSha256 = Hash(folder, manifest.EncoderFile),
         DecoderFile = manifest.DecoderFile,
         DecoderSha256 = Hash(folder, manifest.DecoderFile),
+        DenoiserFile = manifest.DenoiserFile,
+        DenoiserSha256 = Hash(folder, manifest.DenoiserFile),
+        Timesteps = manifest.Timesteps,
+        NoiseSchedule = manifest.NoiseSchedule,
+        BetaStart = manifest.BetaStart,
+        BetaEnd = manifest.BetaEnd,
         InputColumn = inputColumn,
         LabelColumn = labelColumn,
     };
@@ -60,6 +76,31 @@ internal sealed class ImageModelRuntime : IDisposable
         _generator = Open(config.GeneratorFile, config.GeneratorSha256, "GAN generator");
         _encoder = Open(config.EncoderFile, config.EncoderSha256, "VAE encoder");
         _decoder = Open(config.DecoderFile, config.DecoderSha256, "VAE decoder");
+        if (config.DenoiserFile is not null)
+        {
+            _denoiser = new OnnxDenoiser(
+                OnnxDenoiser.OpenSession(Path.Combine(config.Folder, config.DenoiserFile), config.DenoiserSha256 ?? "", config.IntraOpThreads),
+                config.PixelCount, config.ClassCount);
+            _schedule = new ImageModelManifest
+            {
+                NoiseSchedule = config.NoiseSchedule, Timesteps = config.Timesteps, BetaStart = config.BetaStart, BetaEnd = config.BetaEnd,
+            }.CreateNoiseSchedule();
+            _sampling = new DiffusionSamplingOptions { Sampler = config.Sampler, Steps = config.SamplingSteps, Eta = config.Eta, GuidanceScale = config.GuidanceScale };
+        }
+    }
+
+    private readonly OnnxDenoiser? _denoiser;
+    private readonly NoiseSchedule? _schedule;
+    private readonly DiffusionSamplingOptions? _sampling;
+
+    /// <summary>True when the folder holds a diffusion denoiser.</summary>
+    public bool IsDiffusion => _denoiser is not null;
+
+    /// <summary>Diffusion: seeds (+ labels) → images [rows, PixelCount] in [0, 1] with the configured sampler.</summary>
+    public void GenerateDiffusion(ReadOnlySpan<int> seeds, ReadOnlySpan<int> labels, Span<float> images)
+    {
+        var denoiser = _denoiser ?? throw new InvalidOperationException($"The model in '{Config.Folder}' has no diffusion denoiser.");
+        DiffusionGeneration.Generate(denoiser, _schedule!, seeds, labels, _sampling!, Config.LabelColumn ?? "label").CopyTo(images);
     }
 
     /// <summary>The runtime for an encoded configuration, created once per process.</summary>
@@ -118,5 +159,6 @@ internal sealed class ImageModelRuntime : IDisposable
         _generator?.Dispose();
         _encoder?.Dispose();
         _decoder?.Dispose();
+        _denoiser?.Dispose();
     }
 }

@@ -19,8 +19,20 @@ public sealed class GenerateImagesOptions : ImageTransformOptions
     /// <summary>Int32 seed column; each seed names one latent vector (<see cref="LatentSampler"/>).</summary>
     public string SeedColumnName { get; set; } = "Seed";
 
-    /// <summary>Int32 class column for a conditional GAN; null for an unconditional one.</summary>
+    /// <summary>Int32 class column for a conditional GAN or diffusion model; null for an unconditional one.</summary>
     public string? LabelColumnName { get; set; }
+
+    /// <summary>Diffusion models only: DDIM (default) or ancestral DDPM over all T steps.</summary>
+    public DiffusionSamplerKind Sampler { get; set; } = DiffusionSamplerKind.Ddim;
+
+    /// <summary>Diffusion models only: DDIM steps, 1..T (default 50).</summary>
+    public int SamplingSteps { get; set; } = 50;
+
+    /// <summary>Diffusion models only: DDIM η ≥ 0 (0: deterministic given the seed's x_T).</summary>
+    public double Eta { get; set; }
+
+    /// <summary>Diffusion models only: classifier-free guidance scale (1: plain conditional; needs a conditional model otherwise).</summary>
+    public double GuidanceScale { get; set; } = 1;
 }
 
 /// <summary>Options of <see cref="ImageTransformsCatalog.EncodeLatent(Microsoft.ML.TransformsCatalog, EncodeLatentOptions)"/>.</summary>

@@ -13,8 +13,10 @@ public static class ImageTransformsCatalog
     /// <summary>Pixels of a 28x28 MNIST image.</summary>
     public const int MnistPixelCount = 784;
 
-    /// <summary>Generates one image per row from a seed (and a class label for a conditional GAN).</summary>
+    /// <summary>Generates one image per row from a seed (and a class label for a conditional GAN or diffusion model).</summary>
     /// <remarks>
+    /// For a diffusion model folder the seed names x_T and the step noise, and the sampling loop (DDIM or DDPM, see
+    /// <see cref="GenerateImagesOptions"/>) runs over the ONNX denoiser, one row at a time.
     /// | Column | Direction | Type |
     /// | --- | --- | --- |
     /// | seedColumnName | input | Int32 (same seed, same image: <see cref="LatentSampler"/>) |
@@ -22,7 +24,7 @@ public static class ImageTransformsCatalog
     /// | outputColumnName | output | Vector&lt;Single, 784&gt; in [0, 1] |
     /// </remarks>
     /// <param name="catalog">The transforms catalog.</param>
-    /// <param name="modelFolder">Folder written by a GAN trainer.</param>
+    /// <param name="modelFolder">Folder written by a GAN or diffusion trainer.</param>
     /// <param name="outputColumnName">Image column.</param>
     /// <param name="seedColumnName">Seed column.</param>
     /// <param name="labelColumnName">Label column; required for a conditional GAN, must be null otherwise.</param>
@@ -41,15 +43,25 @@ public static class ImageTransformsCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         var manifest = LoadManifest(options.ModelFolder, nameof(options.ModelFolder));
-        if (manifest.GeneratorFile is null)
-            throw new ArgumentException($"The model in '{options.ModelFolder}' ({manifest.Kind}) has no generator; GenerateImages needs a GAN folder.", nameof(options));
+        if (manifest.GeneratorFile is null && !manifest.IsDiffusion)
+            throw new ArgumentException($"The model in '{options.ModelFolder}' ({manifest.Kind}) has no generator; GenerateImages needs a GAN or diffusion folder.", nameof(options));
         bool conditional = manifest.ClassCount > 0;
+        string family = manifest.IsDiffusion ? "diffusion model" : "GAN";
         if (conditional && options.LabelColumnName is null)
-            throw new ArgumentException($"The model in '{options.ModelFolder}' is a conditional GAN with {manifest.ClassCount} classes: set LabelColumnName.", nameof(options));
+            throw new ArgumentException($"The model in '{options.ModelFolder}' is a conditional {family} with {manifest.ClassCount} classes: set LabelColumnName.", nameof(options));
         if (!conditional && options.LabelColumnName is not null)
             throw new ArgumentException($"The model in '{options.ModelFolder}' is not conditional: LabelColumnName must be null.", nameof(options));
         var config = ImageServingConfig.From(options.ModelFolder, manifest, options.SeedColumnName, options.LabelColumnName);
         config.IntraOpThreads = options.IntraOpThreads;
+        if (manifest.IsDiffusion)
+        {
+            var sampling = new DiffusionSamplingOptions
+            {
+                Sampler = options.Sampler, Steps = options.SamplingSteps, Eta = options.Eta, GuidanceScale = options.GuidanceScale,
+            };
+            sampling.Validate(manifest.CreateNoiseSchedule().Timesteps, manifest.ClassCount);
+            (config.Sampler, config.SamplingSteps, config.Eta, config.GuidanceScale) = (options.Sampler, options.SamplingSteps, options.Eta, options.GuidanceScale);
+        }
         string encoded = ConfiguredMapping.EncodeConfig(config);
         var ml = new MLContext();
         var outputs = new[] { (nameof(ImageRow.AigcImage), options.OutputColumnName) };
