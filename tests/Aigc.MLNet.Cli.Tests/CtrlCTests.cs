@@ -60,8 +60,8 @@ public sealed class CtrlCTests
         Assert.AreEqual(130, process.ExitCode, output + error);
         StringAssert.Contains(error.ToString(), "Stopped by Ctrl+C");
         Assert.IsFalse(error.ToString().Contains("   at ", StringComparison.Ordinal), error.ToString());
-        Assert.IsTrue(File.Exists(tmp.File("run/checkpoint/model.safetensors")));
-        Assert.IsTrue(File.Exists(tmp.File("run/onnx/onnx/model.onnx")) || File.Exists(tmp.File("run/onnx/model.onnx")));
+        Assert.IsTrue(File.Exists(tmp.File("run/checkpoint/" + Jobs.LanguageModelJob.CheckpointFile)));
+        Assert.IsTrue(File.Exists(tmp.File("run/onnx/onnx/model.onnx")));
     }
 
     /// <summary>True when GNU env can start a program with SIGINT restored to its default disposition.</summary>
