@@ -1,13 +1,11 @@
 using System.Text;
 using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Onnx.Tokenization;
-using Aigc.MLNet.Trainers.Training;
 using Aigc.MLNet.Transforms.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Tokenizers;
-using TorchSharp;
 
 namespace Aigc.MLNet.Trainers.Language;
 
@@ -54,8 +52,16 @@ public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, Gpt
         if (o.BlockSize > config.MaxPositions)
             throw new ArgumentOutOfRangeException(nameof(o.BlockSize), o.BlockSize, $"GptTrainerOptions.BlockSize ({o.BlockSize}) exceeds the checkpoint's context ({config.MaxPositions}).");
         var model = new GptModel(config, o.Dropout);
-        if (_initial is not null)
-            model.Load(_initial);
+        try
+        {
+            if (_initial is not null)
+                model.Load(_initial);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         _initial = null;
         return model;
     }

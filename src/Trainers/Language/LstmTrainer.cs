@@ -1,10 +1,7 @@
+using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Trainers.Export;
-using Aigc.MLNet.Trainers.Training;
 using Aigc.MLNet.Transforms.Text;
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
-using TorchSharp;
 
 namespace Aigc.MLNet.Trainers.Language;
 
@@ -31,7 +28,7 @@ public sealed class LstmTrainer : LanguageModelTrainerBase<LstmTrainerOptions, L
     private protected override LstmLanguageModel CreateModel(int vocabSize, int endOfTextId) =>
         new(vocabSize, Options.EmbeddingSize, Options.HiddenSize, Options.NumLayers, Options.Dropout);
 
-    private protected override void Export(LstmLanguageModel model, Onnx.Gpt2.Gpt2TokenizerFiles files, int endOfTextId, string folder) =>
+    private protected override void Export(LstmLanguageModel model, Gpt2TokenizerFiles files, int endOfTextId, string folder) =>
         LstmOnnxExport.Export(model, files, endOfTextId, folder);
 
     private static void Validate(LstmTrainerOptions o)
