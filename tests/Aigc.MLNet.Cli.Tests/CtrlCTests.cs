@@ -6,14 +6,28 @@ namespace Aigc.MLNet.Cli.Tests;
 public sealed class CtrlCTests
 {
     /// <summary>A real SIGINT to a running `aigc train gpt`: it stops at a step, writes the checkpoint and the ONNX folder, exits 130.</summary>
+    /// <remarks>
+    /// A process started with SIGINT ignored (a background job of a non-interactive shell, <c>nohup</c>, some CI
+    /// runners) passes that disposition on through exec, and .NET then never sees the signal: Ctrl+C is off for
+    /// background jobs by POSIX design. The test therefore starts the child with SIGINT restored to its default
+    /// (<c>env --default-signal=INT</c>) and checks the child's disposition before sending the signal.
+    /// </remarks>
     [TestMethod]
-    [Ignore("Fails when the test projects run in parallel on 2 cores: the SIGINT is sometimes not acted on and training runs to the end (exit 0). Passes alone; open bug, see the session note.")]
     public void SigInt_DuringTraining_StopsCleanlyWithCheckpoint_Exit130()
     {
         if (OperatingSystem.IsWindows()) Assert.Inconclusive("SIGINT is a POSIX signal.");
         using var tmp = new TempFolder();
         File.WriteAllText(tmp.File("corpus.txt"), string.Concat(Enumerable.Repeat("so it goes, and so on.\n", 80)));
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(EnvResetsSigInt ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (EnvResetsSigInt)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add("dotnet");
+        }
+        else if (SigIntIgnored(Environment.ProcessId) == true)
+        {
+            Assert.Inconclusive("This test process ignores SIGINT (started as a background job?) and `env --default-signal` is not available to restore it for the child.");
+        }
         foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "aigc.dll"), "train", "gpt", "--data", tmp.File("corpus.txt"), "--out", tmp.File("run"),
                      "--iterations", "100000", "--batch-size", "2", "--block-size", "8", "--layers", "1", "--heads", "1", "--embedding-size", "8",
                      "--eval-interval", "100000", "--threads", "1" })
@@ -33,6 +47,7 @@ public sealed class CtrlCTests
         try
         {
             Assert.IsTrue(firstReport.Task.Wait(TimeSpan.FromSeconds(60)), "no progress report within 60 s: " + error);
+            Assert.AreNotEqual(true, SigIntIgnored(process.Id), "the child process ignores SIGINT, so the signal could not reach it");
             using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
             // Generous: CI runs the test projects in parallel on two cores, and stopping exports the checkpoint and ONNX folder.
             Assert.IsTrue(process.WaitForExit(TimeSpan.FromSeconds(180)), "the process did not stop within 180 s after SIGINT");
@@ -45,7 +60,36 @@ public sealed class CtrlCTests
         Assert.AreEqual(130, process.ExitCode, output + error);
         StringAssert.Contains(error.ToString(), "Stopped by Ctrl+C");
         Assert.IsFalse(error.ToString().Contains("   at ", StringComparison.Ordinal), error.ToString());
-        Assert.IsTrue(File.Exists(tmp.File("run/checkpoint/model.safetensors")));
-        Assert.IsTrue(File.Exists(tmp.File("run/onnx/onnx/model.onnx")) || File.Exists(tmp.File("run/onnx/model.onnx")));
+        Assert.IsTrue(File.Exists(tmp.File("run/checkpoint/" + Jobs.LanguageModelJob.CheckpointFile)));
+        Assert.IsTrue(File.Exists(tmp.File("run/onnx/onnx/model.onnx")));
+    }
+
+    /// <summary>True when GNU env can start a program with SIGINT restored to its default disposition.</summary>
+    private static readonly bool EnvResetsSigInt = Probe();
+
+    private static bool Probe()
+    {
+        try
+        {
+            using var env = Process.Start(new ProcessStartInfo("env", ["--default-signal=INT", "true"]) { RedirectStandardError = true, UseShellExecute = false })!;
+            env.StandardError.ReadToEnd();
+            env.WaitForExit();
+            return env.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether process <paramref name="pid"/> ignores SIGINT (Linux /proc; null when unknown).</summary>
+    private static bool? SigIntIgnored(int pid)
+    {
+        string status = $"/proc/{pid}/status";
+        if (!File.Exists(status)) return null;
+        foreach (string line in File.ReadLines(status))
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
+        return null;
     }
 }

@@ -104,35 +104,52 @@ public sealed class VerbTests
     }
 
     [TestMethod]
-    public void TrainLstm_WritesCheckpointAndCurve_RefusesOnnxExport()
+    public void TrainLstm_WritesCheckpointCurveAndOnnx_ExportAndGenerate()
     {
         using var tmp = new TempFolder();
         string outDir = tmp.File("lstm");
         var r = CliHarness.Run("train", "lstm", "--data", Corpus(tmp), "--out", outDir, "--iterations", "10", "--batch-size", "4", "--block-size", "16",
             "--layers", "1", "--embedding-size", "8", "--hidden-size", "16", "--eval-interval", "5", "--threads", "1");
         Assert.AreEqual(0, r.ExitCode, r.Error);
-        Assert.IsTrue(File.Exists(Path.Combine(outDir, "checkpoint", "lstm.dat")));
+        StringAssert.Contains(r.Out, "10 steps");
+        Assert.IsTrue(File.Exists(Path.Combine(outDir, "checkpoint", LanguageModelJob.CheckpointFile)));
         Assert.IsTrue(Pictures.ReadSize(Path.Combine(outDir, "loss-curve.png")).Height > 100);
+        string onnx = Path.Combine(outDir, "onnx");
         var export = CliHarness.Run("export", "onnx", "--checkpoint", Path.Combine(outDir, "checkpoint"), "--out", tmp.File("x"));
-        Assert.AreEqual(1, export.ExitCode);
-        StringAssert.Contains(export.Error, "lstm");
+        Assert.AreEqual(0, export.ExitCode, export.Error);
+        CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(onnx, "onnx", "model.onnx")), File.ReadAllBytes(tmp.File("x/onnx/model.onnx")));
+        var gen = CliHarness.Run("generate", "text", "-m", onnx, "-p", "a b", "--max-new-tokens", "5");
+        Assert.AreEqual(0, gen.ExitCode, gen.Error);
+        StringAssert.StartsWith(gen.Out, "a b");
     }
 
     [TestMethod]
-    public void CancelledLanguageRun_StillWritesTheCheckpointOfTheLastStep()
+    public void CancelledLanguageRun_WritesCheckpointAndOnnxOfTheLastStep_ResumeMatchesAnUninterruptedRun()
     {
         using var tmp = new TempFolder();
-        using var cts = new CancellationTokenSource();
-        var result = LanguageModelJob.Run(new LanguageModelJobSettings
+        string corpus = Corpus(tmp);
+        LanguageModelJobSettings Settings(string folder, bool resume = false) => new()
         {
-            CorpusPath = Corpus(tmp), OutputFolder = tmp.File("run"), Iterations = 1000, BatchSize = 2, BlockSize = 8, Layers = 1, Heads = 1,
-            EmbeddingSize = 8, EvalInterval = 1000, Threads = 1,
-        }, new Reporter(p => { if (p.Iteration >= 10) cts.Cancel(); }), cts.Token);
+            CorpusPath = corpus, OutputFolder = folder, Iterations = 20, BatchSize = 2, BlockSize = 8, Layers = 1, Heads = 1,
+            EmbeddingSize = 8, EvalInterval = 1000, Threads = 1, Resume = resume,
+        };
+        using var cts = new CancellationTokenSource();
+        var result = LanguageModelJob.Run(Settings(tmp.File("run")), new Reporter(p => { if (p.Iteration >= 10) cts.Cancel(); }), cts.Token);
         Assert.IsTrue(result.Cancelled);
         Assert.AreEqual(10, result.Iterations);
-        Assert.IsTrue(File.Exists(Path.Combine(result.CheckpointFolder, "model.safetensors")));
-        using var lm = CausalLM.Load(result.OnnxFolder!);
-        Assert.IsTrue(lm.Config.VocabSize > 0);
+        Assert.IsTrue(result.Parameters > 0);
+        Assert.IsTrue(File.Exists(Path.Combine(result.CheckpointFolder, LanguageModelJob.CheckpointFile)));
+        using (var lm = CausalLM.Load(result.OnnxFolder!))
+            Assert.IsTrue(lm.Config.VocabSize > 0);
+
+        var resumed = LanguageModelJob.Run(Settings(tmp.File("run"), resume: true));
+        Assert.IsFalse(resumed.Cancelled);
+        Assert.AreEqual(20, resumed.Iterations);
+        var straight = LanguageModelJob.Run(Settings(tmp.File("straight")));
+        Assert.AreEqual(20, straight.Iterations);
+        Assert.AreEqual(straight.TrainLoss, resumed.TrainLoss);
+        CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(straight.OnnxFolder!, "onnx", "model.onnx")), File.ReadAllBytes(Path.Combine(resumed.OnnxFolder!, "onnx", "model.onnx")),
+            "10 steps, Ctrl+C, --resume to 20 gives the same weights as 20 steps in one go");
     }
 
     [TestMethod]

@@ -70,6 +70,7 @@ public sealed partial class NotebookTests
             var globals = await NotebookRunner.RunAsync(path, work, TestContext.WriteLine);
             var pictures = globals.Displayed.Where(d => d.Html is not null).SelectMany(d => PngData().Matches(d.Html!).Select(m => m.Groups[1].Value)).ToList();
             Assert.IsTrue(pictures.Count >= minPictures, $"{name} displayed {pictures.Count} PNG pictures; expected at least {minPictures}.");
+            SavePictures(name, pictures);
             foreach (string b64 in pictures)
             {
                 using var bitmap = SkiaSharp.SKBitmap.Decode(Convert.FromBase64String(b64));
@@ -80,6 +81,22 @@ public sealed partial class NotebookTests
         finally
         {
             try { Directory.Delete(work, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Environment variable naming a folder to which every displayed picture is written as &lt;notebook&gt;-&lt;n&gt;.png (how the README pictures are made).</summary>
+    public const string PicturesFolderVariable = "AIGC_NOTEBOOK_PICTURES";
+
+    private static void SavePictures(string notebook, List<string> pictures)
+    {
+        string? folder = Environment.GetEnvironmentVariable(PicturesFolderVariable);
+        if (string.IsNullOrEmpty(folder)) return;
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < pictures.Count; i++)
+        {
+            string file = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(notebook)}-{i + 1}.png");
+            File.WriteAllBytes(file + ".tmp", Convert.FromBase64String(pictures[i]));
+            File.Move(file + ".tmp", file, overwrite: true);
         }
     }
 

@@ -22,8 +22,8 @@ internal static class TrainCommands
     {
         bool gpt = kind == LanguageModelKind.Gpt;
         var command = new Command(gpt ? "gpt" : "lstm", gpt
-            ? "Train a character-level GPT (GPT-2 shaped) on a text file; writes checkpoint/, onnx/ (ready for 'generate text') and loss-curve.png."
-            : "Train a character-level LSTM language model on a text file; writes checkpoint/ and loss-curve.png.");
+            ? "Train a character-level GPT (GPT-2 shaped) on a text file with mlContext.Generative().Trainers.Gpt; writes checkpoint/, onnx/ (ready for 'generate text') and loss-curve.png."
+            : "Train a character-level LSTM language model on a text file with mlContext.Generative().Trainers.Lstm; writes checkpoint/, onnx/ (ready for 'generate text') and loss-curve.png.");
         var data = new Option<string?>("--data") { Description = "UTF-8 text file (default: Tiny Shakespeare from 'aigc data fetch')." };
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("artifacts", gpt ? "char-gpt" : "char-lstm") };
         var iterations = new Option<int>("--iterations") { Description = "Training steps.", DefaultValueFactory = _ => 500 };
@@ -38,7 +38,8 @@ internal static class TrainCommands
         var evalEvery = new Option<int>("--eval-interval") { Description = "Validation every N steps.", DefaultValueFactory = _ => 100 };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 };
-        foreach (var o in new Option[] { data, output, iterations, batch, block, layers, embd, lr, maxChars, evalEvery, seed, threads }) command.Add(o);
+        var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint (written at every validation and on Ctrl+C) up to --iterations, with the same other flags." };
+        foreach (var o in new Option[] { data, output, iterations, batch, block, layers, embd, lr, maxChars, evalEvery, seed, threads, resume }) command.Add(o);
         command.Add(gpt ? heads : hidden);
         command.SetAction((parse, ct) =>
         {
@@ -50,6 +51,7 @@ internal static class TrainCommands
                 Heads = gpt ? Positive(parse.GetValue(heads), "--heads") : 1, EmbeddingSize = Positive(parse.GetValue(embd), "--embedding-size"),
                 HiddenSize = gpt ? 0 : Positive(parse.GetValue(hidden), "--hidden-size"), LearningRate = parse.GetValue(lr), MaxChars = parse.GetValue(maxChars),
                 EvalInterval = Positive(parse.GetValue(evalEvery), "--eval-interval"), Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+                Resume = parse.GetValue(resume),
             };
             var result = TrainLanguageModel(context, settings, ct);
             return Task.FromResult(result.Cancelled ? ExitCodes.Cancelled : ExitCodes.Success);
@@ -66,7 +68,7 @@ internal static class TrainCommands
                 Describe(p))), ct));
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{settings.Kind}: {result.Parameters:N0} parameters, {result.Iterations} steps in {result.Elapsed.TotalSeconds:F1} s, train loss {result.TrainLoss:F3}, best validation loss {result.ValidationLoss:F3}"));
-        if (result.Cancelled) context.Error.WriteLine($"Stopped by Ctrl+C after step {result.Iterations}; the checkpoint holds that step.");
+        if (result.Cancelled) context.Error.WriteLine($"Stopped by Ctrl+C after step {result.Iterations}; checkpoint/ and onnx/ hold the last completed step (continue with --resume).");
         context.Out.WriteLine($"checkpoint: {result.CheckpointFolder}");
         if (result.OnnxFolder is not null) context.Out.WriteLine($"onnx:       {result.OnnxFolder}");
         if (result.LossCurvePng is not null) context.Out.WriteLine($"loss curve: {result.LossCurvePng}");

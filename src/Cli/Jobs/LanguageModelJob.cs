@@ -1,10 +1,12 @@
 using System.Text;
 using System.Text.Json;
 using Aigc.MLNet.Cli.Pictures;
-using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Onnx.Proto;
+using Aigc.MLNet.Trainers;
 using Aigc.MLNet.Trainers.Language;
-using TorchSharp;
+using Aigc.MLNet.Transforms;
+using Aigc.MLNet.Transforms.Text;
+using Microsoft.ML;
 
 namespace Aigc.MLNet.Cli.Jobs;
 
@@ -14,7 +16,7 @@ public enum LanguageModelKind
     /// <summary>GPT-2-shaped transformer (exported to ONNX and served by the generation engine).</summary>
     Gpt,
 
-    /// <summary>LSTM language model (TorchSharp checkpoint only).</summary>
+    /// <summary>LSTM language model (exported to ONNX and served by the generation engine).</summary>
     Lstm,
 }
 
@@ -25,9 +27,9 @@ public sealed class LanguageModelJobSettings
     public LanguageModelKind Kind { get; set; } = LanguageModelKind.Gpt;
     /// <summary>Training text file (UTF-8).</summary>
     public string CorpusPath { get; set; } = "";
-    /// <summary>Use only the first this many characters of the corpus (0 = all).</summary>
+    /// <summary>Use only the first this many characters of the corpus (0 = all); the vocabulary is the characters of the text used.</summary>
     public int MaxChars { get; set; }
-    /// <summary>Output folder: checkpoint/, onnx/ (GPT), loss-curve.png.</summary>
+    /// <summary>Output folder: checkpoint/, onnx/, loss-curve.png.</summary>
     public string OutputFolder { get; set; } = "";
     /// <summary>Training steps.</summary>
     public int Iterations { get; set; } = 500;
@@ -51,12 +53,14 @@ public sealed class LanguageModelJobSettings
     public int Seed { get; set; } = 1;
     /// <summary>TorchSharp threads (0 = default).</summary>
     public int Threads { get; set; }
+    /// <summary>Continue from the checkpoint in &lt;OutputFolder&gt;/checkpoint (same settings, more <see cref="Iterations"/>).</summary>
+    public bool Resume { get; set; }
 }
 
 /// <summary>What a language-model run left behind.</summary>
 public sealed class LanguageModelJobResult
 {
-    /// <summary>Steps completed.</summary>
+    /// <summary>Steps completed (including steps before a resume).</summary>
     public int Iterations { get; init; }
     /// <summary>Last training loss (nats per character).</summary>
     public float TrainLoss { get; init; }
@@ -64,27 +68,33 @@ public sealed class LanguageModelJobResult
     public float ValidationLoss { get; init; }
     /// <summary>Wall time of training.</summary>
     public TimeSpan Elapsed { get; init; }
-    /// <summary>Checkpoint folder (config + weights + vocabulary).</summary>
+    /// <summary>Checkpoint folder (<c>checkpoint.bin</c>: model, optimizer and step; <see cref="LanguageModelJob.ManifestFile"/>: the settings).</summary>
     public required string CheckpointFolder { get; init; }
-    /// <summary>ONNX folder (GPT only).</summary>
+    /// <summary>ONNX folder (model + character vocabulary), ready for <c>aigc generate text</c>.</summary>
     public string? OnnxFolder { get; init; }
     /// <summary>Loss-curve PNG.</summary>
     public string? LossCurvePng { get; init; }
-    /// <summary>True when Ctrl+C stopped the run early (the files still hold the last completed step).</summary>
+    /// <summary>True when Ctrl+C stopped the run early (checkpoint and ONNX folder hold the last completed step).</summary>
     public bool Cancelled { get; init; }
     /// <summary>Parameter count.</summary>
     public long Parameters { get; init; }
 }
 
 /// <summary>
-/// Trains a character-level GPT or LSTM on a text file with <see cref="LanguageModelTraining"/>, writes a checkpoint,
-/// exports a GPT to an ONNX folder (with its character vocabulary) and draws the loss curve. Cancellation stops at a
-/// step boundary and still writes the checkpoint of the last completed step.
+/// Trains a character-level GPT or LSTM on a text file with the ML.NET estimators
+/// (<c>mlContext.Generative().Trainers.Gpt/Lstm</c>): progress through their <see cref="IProgress{T}"/>, cancellation
+/// through their token (stopping at a step boundary with a checkpoint and the ONNX export of the last completed step),
+/// checkpoints with exact resume, export to an ONNX folder; then draws the loss curve.
 /// </summary>
 public static class LanguageModelJob
 {
     /// <summary>File name of the run description inside the checkpoint folder.</summary>
     public const string ManifestFile = "aigc-lm.json";
+
+    /// <summary>The estimators' checkpoint file (model, optimizer and step) inside the checkpoint folder.</summary>
+    public const string CheckpointFile = "checkpoint.bin";
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Runs the job.</summary>
     /// <param name="settings">Settings.</param>
@@ -96,34 +106,16 @@ public static class LanguageModelJob
         ArgumentNullException.ThrowIfNull(settings);
         if (!File.Exists(settings.CorpusPath)) throw new FileNotFoundException($"Corpus file '{settings.CorpusPath}' was not found.", settings.CorpusPath);
         if (string.IsNullOrWhiteSpace(settings.OutputFolder)) throw new ArgumentException("The output folder is empty.", nameof(settings));
-        string text = File.ReadAllText(settings.CorpusPath, Encoding.UTF8);
-        // The vocabulary covers the whole file so held-out text of the same file always tokenizes.
-        var vocabulary = Gpt2TokenizerFiles.CharacterLevelFromText(text);
-        if (settings.MaxChars > 0 && text.Length > settings.MaxChars) text = text[..settings.MaxChars];
-        var chars = vocabulary.Characters!;
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < chars.Count; i++) index[chars[i]] = i;
-        var ids = new List<long>(text.Length);
-        foreach (Rune r in text.EnumerateRunes()) ids.Add(index[r.ToString()]);
-        int split = (int)(ids.Count * 0.9);
-        long[] train = ids.Take(split).ToArray(), validation = ids.Skip(split).ToArray();
-        if (validation.Length <= settings.BlockSize + 1)
-            throw new ArgumentException($"The corpus is too short: {ids.Count} characters leave {validation.Length} for validation, which needs more than --block-size ({settings.BlockSize}).");
+        string folder = Path.GetFullPath(settings.OutputFolder);
+        string checkpoint = Path.Combine(folder, "checkpoint");
+        string onnx = Path.Combine(folder, "onnx");
+        string text = ReadCorpus(settings);
+        Directory.CreateDirectory(checkpoint);
+        var manifest = new LanguageModelManifest { Settings = Copy(settings), CorpusPath = Path.GetFullPath(settings.CorpusPath) };
+        manifest.Settings.CorpusPath = manifest.CorpusPath;
+        manifest.Settings.OutputFolder = folder;
+        AtomicFile.WriteAllText(Path.Combine(checkpoint, ManifestFile), JsonSerializer.Serialize(manifest, Indented));
 
-        if (settings.Threads > 0) torch.set_num_threads(settings.Threads);
-        torch.manual_seed(settings.Seed);
-        // One extra id past the characters serves as BOS/EOS: a character model must not stop at a newline.
-        var config = new Gpt2Config
-        {
-            NumLayers = settings.Layers, NumHeads = settings.Heads, EmbeddingSize = settings.EmbeddingSize, MaxPositions = settings.BlockSize,
-            VocabSize = chars.Count + 1, BosTokenId = chars.Count, EosTokenId = chars.Count,
-        };
-        var trainingSettings = new LanguageModelTrainingSettings
-        {
-            BatchSize = settings.BatchSize, BlockSize = settings.BlockSize, MaxIterations = settings.Iterations,
-            Schedule = new WarmupCosineSchedule(settings.LearningRate, settings.LearningRate / 10, Math.Min(100, settings.Iterations / 10), settings.Iterations),
-            EvalInterval = Math.Max(1, Math.Min(settings.EvalInterval, settings.Iterations)), EvalIterations = 10, Seed = settings.Seed,
-        };
         var curve = new Dictionary<string, List<(double, double)>> { ["train"] = [], ["validation"] = [] };
         int lastStep = 0;
         float lastLoss = float.NaN, bestValidation = float.NaN;
@@ -140,89 +132,109 @@ public static class LanguageModelJob
             progress?.Report(p);
         });
 
-        string folder = Path.GetFullPath(settings.OutputFolder);
-        string checkpoint = Path.Combine(folder, "checkpoint");
-        bool cancelled = false;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        long parameters;
-        string? onnx = null;
-        if (settings.Kind == LanguageModelKind.Gpt)
+        var (trainer, options) = CreateTrainer(settings, checkpoint, onnx, settings.Resume);
+        options.Progress = recorder;
+        options.CancellationToken = cancellationToken;
+        bool cancelled = false;
+        try
         {
-            using var model = new GptModel(config);
-            parameters = model.parameters().Sum(p => p.numel());
-            cancelled = Train(model, train, validation, trainingSettings, recorder, cancellationToken);
-            var weights = model.ToGpt2Weights();
-            WriteManifest(checkpoint, settings, chars, config);
-            Gpt2Checkpoint.SaveSafeTensors(weights, Path.Combine(checkpoint, "model.safetensors"));
-            config.Save(Path.Combine(checkpoint, "config.json"));
-            onnx = Path.Combine(folder, "onnx");
-            Gpt2Exporter.Export(weights, vocabulary, onnx);
+            trainer.Fit(SingleRow(text));
         }
-        else
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            using var model = new LstmLanguageModel(config.VocabSize, settings.EmbeddingSize, settings.HiddenSize, settings.Layers);
-            parameters = model.parameters().Sum(p => p.numel());
-            cancelled = Train(model, train, validation, trainingSettings, recorder, cancellationToken);
-            WriteManifest(checkpoint, settings, chars, config);
-            string weightsPath = Path.Combine(checkpoint, "lstm.dat");
-            string tmp = weightsPath + ".tmp";
-            model.save(tmp);
-            File.Move(tmp, weightsPath, overwrite: true);
+            cancelled = true;
         }
         string? png = null;
         if (curve["train"].Count > 0)
             png = LossCurve.SavePng(Path.Combine(folder, "loss-curve.png"), $"char {settings.Kind.ToString().ToUpperInvariant()} on {Path.GetFileName(settings.CorpusPath)}", curve);
+        var (last, parameters) = trainer switch
+        {
+            GptTrainer g => (g.LastResult, g.LastParameterCount),
+            LstmTrainer l => (l.LastResult, l.LastParameterCount),
+            _ => throw new InvalidOperationException("unknown trainer"),
+        };
         return new LanguageModelJobResult
         {
-            Iterations = lastStep, TrainLoss = lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed, CheckpointFolder = checkpoint,
-            OnnxFolder = onnx, LossCurvePng = png, Cancelled = cancelled, Parameters = parameters,
+            Iterations = last?.Iterations ?? lastStep, TrainLoss = last?.FinalTrainLoss ?? lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed,
+            CheckpointFolder = checkpoint, OnnxFolder = Directory.Exists(onnx) ? onnx : null, LossCurvePng = png, Cancelled = cancelled,
+            Parameters = parameters ?? 0,
         };
     }
 
-    private static bool Train<TModel>(TModel model, long[] train, long[] validation, LanguageModelTrainingSettings settings,
-        IProgress<LanguageModelTrainingProgress> progress, CancellationToken cancellationToken)
-        where TModel : torch.nn.Module<torch.Tensor, torch.Tensor>, ICausalLanguageModel
-    {
-        try
-        {
-            LanguageModelTraining.Run(model, train, validation, settings, progress, cancellationToken);
-            return false;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            model.eval();
-            return true;
-        }
-    }
-
-    private static void WriteManifest(string checkpoint, LanguageModelJobSettings s, IReadOnlyList<string> chars, Gpt2Config config)
-    {
-        Directory.CreateDirectory(checkpoint);
-        var manifest = new LanguageModelManifest
-        {
-            Kind = s.Kind.ToString().ToLowerInvariant(), Characters = chars.ToArray(), Layers = s.Layers, Heads = s.Heads, EmbeddingSize = s.EmbeddingSize,
-            HiddenSize = s.HiddenSize, BlockSize = s.BlockSize, VocabSize = config.VocabSize,
-        };
-        AtomicFile.WriteAllText(Path.Combine(checkpoint, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
-    }
-
-    /// <summary>Exports a GPT checkpoint folder written by <see cref="Run"/> to an ONNX folder.</summary>
+    /// <summary>
+    /// Exports the checkpoint folder of a run (written by <see cref="Run"/>) to an ONNX folder: the run's estimator resumes
+    /// from <c>checkpoint.bin</c> with no steps left and exports what it loaded. The training text must still be where
+    /// the run read it (its characters are the vocabulary).
+    /// </summary>
     /// <param name="checkpointFolder">The checkpoint folder.</param>
     /// <param name="outputFolder">The ONNX folder to write.</param>
-    /// <param name="layout">ONNX layout.</param>
-    public static string ExportOnnx(string checkpointFolder, string outputFolder, Gpt2OnnxLayout layout = Gpt2OnnxLayout.Optimum)
+    /// <returns>The full path of the ONNX folder.</returns>
+    public static string ExportOnnx(string checkpointFolder, string outputFolder)
     {
         string manifestPath = Path.Combine(checkpointFolder, ManifestFile);
         if (!File.Exists(manifestPath))
-            throw new FileNotFoundException($"'{checkpointFolder}' is not a checkpoint written by 'aigc train gpt' ({ManifestFile} is missing).", manifestPath);
+            throw new FileNotFoundException($"'{checkpointFolder}' is not a checkpoint folder written by 'aigc train gpt|lstm' ({ManifestFile} is missing).", manifestPath);
         var manifest = JsonSerializer.Deserialize<LanguageModelManifest>(File.ReadAllText(manifestPath))
             ?? throw new InvalidDataException($"'{manifestPath}' is empty.");
-        if (manifest.Kind != "gpt")
-            throw new NotSupportedException($"'{checkpointFolder}' holds a {manifest.Kind} model; only GPT checkpoints export to ONNX.");
-        var config = Gpt2Config.Load(Path.Combine(checkpointFolder, "config.json"));
-        var weights = Gpt2Checkpoint.LoadWeights(Path.Combine(checkpointFolder, "model.safetensors"), config);
-        Gpt2Exporter.Export(weights, Gpt2TokenizerFiles.CharacterLevel(manifest.Characters), outputFolder, new Gpt2ExportOptions { Layout = layout });
+        if (manifest.Settings is null) throw new InvalidDataException($"'{manifestPath}' has no settings; it was written by an older aigc.");
+        if (!File.Exists(Path.Combine(checkpointFolder, CheckpointFile)))
+            throw new FileNotFoundException($"'{checkpointFolder}' has no {CheckpointFile}: the run stopped before its first checkpoint.");
+        if (!File.Exists(manifest.CorpusPath))
+            throw new FileNotFoundException($"The run's training text '{manifest.CorpusPath}' (its vocabulary) was not found.", manifest.CorpusPath);
+        var settings = manifest.Settings;
+        var (trainer, _) = CreateTrainer(settings, Path.GetFullPath(checkpointFolder), Path.GetFullPath(outputFolder), resume: true, exportOnly: true);
+        trainer.Fit(SingleRow(ReadCorpus(settings)));
         return Path.GetFullPath(outputFolder);
+    }
+
+    private static string ReadCorpus(LanguageModelJobSettings settings)
+    {
+        string text = File.ReadAllText(settings.CorpusPath, Encoding.UTF8);
+        if (settings.MaxChars > 0 && text.Length > settings.MaxChars) text = text[..settings.MaxChars];
+        return text;
+    }
+
+    private static (IEstimator<GenerateTextTransformer> Trainer, LanguageModelTrainerOptions Options) CreateTrainer(LanguageModelJobSettings s, string checkpoint, string onnx, bool resume, bool exportOnly = false)
+    {
+        var ml = new MLContext(seed: s.Seed);
+        LanguageModelTrainerOptions options = s.Kind == LanguageModelKind.Gpt
+            ? new GptTrainerOptions { NumLayers = s.Layers, NumHeads = s.Heads, EmbeddingSize = s.EmbeddingSize }
+            : new LstmTrainerOptions { NumLayers = s.Layers, EmbeddingSize = s.EmbeddingSize, HiddenSize = s.HiddenSize };
+        int evalInterval = Math.Max(1, Math.Min(s.EvalInterval, s.Iterations));
+        options.TextColumnName = "Text";
+        options.OutputFolder = onnx;
+        options.BlockSize = s.BlockSize;
+        options.BatchSize = s.BatchSize;
+        // Exporting resumes the checkpoint with no step left to run (its step count is at least 1).
+        options.MaxIterations = exportOnly ? 1 : s.Iterations;
+        options.LearningRate = s.LearningRate;
+        options.MinLearningRate = s.LearningRate / 10;
+        options.WarmupIterations = Math.Min(100, s.Iterations / 10);
+        options.ValidationFraction = 0.1;
+        options.EvalInterval = evalInterval;
+        options.EvalIterations = 10;
+        options.Seed = s.Seed;
+        options.Threads = s.Threads;
+        options.CheckpointFolder = checkpoint;
+        options.CheckpointEveryNSteps = exportOnly ? 0 : evalInterval;
+        options.Resume = resume;
+        options.ExportOnCancellation = true;
+        IEstimator<GenerateTextTransformer> trainer = options is GptTrainerOptions gpt
+            ? ml.Generative().Trainers.Gpt(gpt)
+            : ml.Generative().Trainers.Lstm((LstmTrainerOptions)options);
+        return (trainer, options);
+    }
+
+    private static IDataView SingleRow(string text) =>
+        new MLContext().Data.LoadFromEnumerable(new[] { new TextRow { Text = text } });
+
+    private static LanguageModelJobSettings Copy(LanguageModelJobSettings s) =>
+        JsonSerializer.Deserialize<LanguageModelJobSettings>(JsonSerializer.Serialize(s))!;
+
+    private sealed class TextRow
+    {
+        public string Text { get; set; } = "";
     }
 
     private sealed class Progress(Action<LanguageModelTrainingProgress> report) : IProgress<LanguageModelTrainingProgress>
@@ -232,23 +244,11 @@ public static class LanguageModelJob
     }
 }
 
-/// <summary>The run description stored beside a language-model checkpoint.</summary>
+/// <summary>The run description stored in a language-model checkpoint folder: what <c>aigc export onnx</c> needs to rebuild the estimator.</summary>
 public sealed class LanguageModelManifest
 {
-    /// <summary>"gpt" or "lstm".</summary>
-    public string Kind { get; set; } = "";
-    /// <summary>Character vocabulary in id order.</summary>
-    public string[] Characters { get; set; } = [];
-    /// <summary>Layers.</summary>
-    public int Layers { get; set; }
-    /// <summary>Heads.</summary>
-    public int Heads { get; set; }
-    /// <summary>Embedding size.</summary>
-    public int EmbeddingSize { get; set; }
-    /// <summary>LSTM hidden size.</summary>
-    public int HiddenSize { get; set; }
-    /// <summary>Context length.</summary>
-    public int BlockSize { get; set; }
-    /// <summary>Vocabulary size of the model (characters + 1 for BOS/EOS).</summary>
-    public int VocabSize { get; set; }
+    /// <summary>Full path of the training text (its characters are the vocabulary).</summary>
+    public string CorpusPath { get; set; } = "";
+    /// <summary>The run's settings.</summary>
+    public LanguageModelJobSettings? Settings { get; set; }
 }

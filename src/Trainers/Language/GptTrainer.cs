@@ -1,13 +1,11 @@
 using System.Text;
 using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Onnx.Tokenization;
-using Aigc.MLNet.Trainers.Training;
 using Aigc.MLNet.Transforms.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Tokenizers;
-using TorchSharp;
 
 namespace Aigc.MLNet.Trainers.Language;
 
@@ -26,76 +24,50 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <see cref="LanguageModelTrainerOptions.ValidationFraction"/> of the stream, or a validation IDataView), optional early
 /// stopping, checkpoints with exact resume. Fine-tuning starts from a GPT-2 safetensors checkpoint.
 /// </remarks>
-public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
+public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, GptModel>
 {
     /// <summary>The end-of-text character added to character vocabularies (ASCII ETX); it never occurs in ordinary text.</summary>
     public const string EndOfTextCharacter = "\u0003";
 
-    private readonly MLContext _mlContext;
+    private Gpt2Weights? _initial;
 
-    internal GptTrainer(MLContext mlContext, GptTrainerOptions options)
+    internal GptTrainer(MLContext mlContext, GptTrainerOptions options) : base(mlContext, options) => Validate(options);
+
+    private protected override (LanguageModelVocabulary Vocabulary, string? Gpt2Folder) ResolveVocabulary()
     {
-        _mlContext = mlContext;
-        Options = options;
-        Validate(options);
+        var o = Options;
+        _initial = o.InitialCheckpoint is null ? null : Gpt2Checkpoint.LoadWeights(o.InitialCheckpoint);
+        string? gpt2Folder = o.Gpt2VocabularyFolder ?? (o.InitialCheckpoint is null ? null : Path.GetDirectoryName(Path.GetFullPath(o.InitialCheckpoint)));
+        return (_initial is null ? o.Vocabulary : LanguageModelVocabulary.Gpt2Bpe, gpt2Folder);
     }
 
-    /// <summary>The options.</summary>
-    public GptTrainerOptions Options { get; }
-
-    /// <summary>Losses and steps of the last <see cref="Fit(IDataView)"/>, or null before the first.</summary>
-    public LanguageModelTrainingResult? LastResult { get; private set; }
-
-    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="LanguageModelTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
-    /// <param name="input">Training data with the text column.</param>
-    public GenerateTextTransformer Fit(IDataView input) => Fit(input, null);
-
-    /// <summary>Trains on <paramref name="input"/>, validates on <paramref name="validation"/>, exports, and returns the GenerateText transformer.</summary>
-    /// <param name="input">Training data with the text column.</param>
-    /// <param name="validation">Validation data with the same text column, or null to hold out the end of the training stream.</param>
-    public GenerateTextTransformer Fit(IDataView input, IDataView? validation)
+    private protected override GptModel CreateModel(int vocabSize, int endOfTextId)
     {
-        ArgumentNullException.ThrowIfNull(input);
         var o = Options;
-        using var channel = ((IChannelProvider)_mlContext).Start(nameof(GptTrainer));
-        string text = ReadText(input, o.TextColumnName, "training data");
-        string? validationText = validation is null ? null : ReadText(validation, o.TextColumnName, "validation data");
-
-        Gpt2Weights? initial = o.InitialCheckpoint is null ? null : Gpt2Checkpoint.LoadWeights(o.InitialCheckpoint);
-        string? gpt2Folder = o.Gpt2VocabularyFolder ?? (o.InitialCheckpoint is null ? null : Path.GetDirectoryName(Path.GetFullPath(o.InitialCheckpoint)));
-        var (tokenizer, files, eosId) = CreateTokenizer(initial is null ? o.Vocabulary : LanguageModelVocabulary.Gpt2Bpe, gpt2Folder, text, "GptTrainerOptions");
-        var (train, valid) = SplitTokens(tokenizer, text, validationText, o.ValidationFraction, o.BlockSize, nameof(GptTrainer));
-
-        var device = TrainingDevice.Resolve(o.Device);
-        if (o.Threads > 0)
-            torch.set_num_threads(o.Threads);
-        var config = initial?.Config ?? new Gpt2Config
+        var config = _initial?.Config ?? new Gpt2Config
         {
             NumLayers = o.NumLayers, NumHeads = o.NumHeads, EmbeddingSize = o.EmbeddingSize, MaxPositions = o.BlockSize,
-            VocabSize = files.Count(), BosTokenId = eosId, EosTokenId = eosId,
+            VocabSize = vocabSize, BosTokenId = endOfTextId, EosTokenId = endOfTextId,
         };
         if (o.BlockSize > config.MaxPositions)
             throw new ArgumentOutOfRangeException(nameof(o.BlockSize), o.BlockSize, $"GptTrainerOptions.BlockSize ({o.BlockSize}) exceeds the checkpoint's context ({config.MaxPositions}).");
-
-        torch.manual_seed(o.Seed);
-        using var model = new GptModel(config, o.Dropout);
-        if (initial is not null)
-            model.Load(initial);
-        model.to(device);
-        channel.Info(MessageSensitivity.None, "{0}", $"GptTrainer: {model.Architecture}, {train.Length:N0} training and {valid.Length:N0} validation tokens.");
-
-        var settings = o.ToTrainingSettings(hasValidation: valid.Length > 0);
-        var progress = new ChannelProgress(channel, o.Progress);
-        LastResult = LanguageModelTraining.Run(model, train, valid.Length > 0 ? valid : null, settings, progress, o.CancellationToken);
-
-        Gpt2Exporter.Export(model.ToGpt2Weights(), files, o.OutputFolder);
-        channel.Info(MessageSensitivity.None, "{0}", $"GptTrainer: exported to '{o.OutputFolder}'.");
-        return ServeFolder(o.OutputFolder, o.PromptColumnName, o.CompletionColumnName, o.Generation);
+        var model = new GptModel(config, o.Dropout);
+        try
+        {
+            if (_initial is not null)
+                model.Load(_initial);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        _initial = null;
+        return model;
     }
 
-    /// <summary>Checks the text column; the fitted transformer applies to prompt data, so the schema is returned unchanged.</summary>
-    /// <param name="inputSchema">Schema of the training data.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => CheckTextColumn(inputSchema, Options.TextColumnName, nameof(GptTrainer));
+    private protected override void Export(GptModel model, Gpt2TokenizerFiles files, int endOfTextId, string folder) =>
+        Gpt2Exporter.Export(model.ToGpt2Weights(), files, folder);
 
     /// <summary>Fails unless <paramref name="column"/> is a String column of <paramref name="inputSchema"/>; returns the schema unchanged.</summary>
     internal static SchemaShape CheckTextColumn(SchemaShape inputSchema, string column, string trainerName)
@@ -201,19 +173,12 @@ public sealed class GptTrainer : IEstimator<GenerateTextTransformer>
 
     private static void Validate(GptTrainerOptions o)
     {
-        ArgumentNullException.ThrowIfNull(o);
-        if (string.IsNullOrWhiteSpace(o.OutputFolder))
-            throw new ArgumentException("GptTrainerOptions.OutputFolder must name the folder the trained model is exported to.", nameof(o));
-        ArgumentException.ThrowIfNullOrEmpty(o.TextColumnName, "options.TextColumnName");
-        if (o.ValidationFraction is < 0 or >= 1)
-            throw new ArgumentOutOfRangeException("options.ValidationFraction", o.ValidationFraction, "GptTrainerOptions.ValidationFraction must be in [0, 1).");
         if (o.BlockSize < 2)
             throw new ArgumentOutOfRangeException("options.BlockSize", o.BlockSize, "GptTrainerOptions.BlockSize must be at least 2.");
         if (o.MaxIterations < 1)
             throw new ArgumentOutOfRangeException("options.MaxIterations", o.MaxIterations, "GptTrainerOptions.MaxIterations must be at least 1.");
         if (o.InitialCheckpoint is not null && !File.Exists(o.InitialCheckpoint))
             throw new FileNotFoundException($"GptTrainerOptions.InitialCheckpoint '{o.InitialCheckpoint}' was not found.", o.InitialCheckpoint);
-        o.Generation.Validate();
     }
 
     private sealed class PromptRow

@@ -90,6 +90,9 @@ public abstract class LanguageModelTrainerOptions
     /// <summary>Stops training at a step boundary (a checkpoint is written when a folder is set).</summary>
     public CancellationToken CancellationToken { get; set; }
 
+    /// <summary>When <see cref="CancellationToken"/> stops training, still export the last completed step to <see cref="OutputFolder"/> before <c>Fit</c> throws <see cref="OperationCanceledException"/> (what a command line wants from Ctrl+C).</summary>
+    public bool ExportOnCancellation { get; set; }
+
     /// <summary>Prompt column of the returned GenerateText transformer.</summary>
     public string PromptColumnName { get; set; } = "Prompt";
 

@@ -1,10 +1,7 @@
+using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Trainers.Export;
-using Aigc.MLNet.Trainers.Training;
 using Aigc.MLNet.Transforms.Text;
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
-using TorchSharp;
 
 namespace Aigc.MLNet.Trainers.Language;
 
@@ -24,67 +21,18 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <see cref="LanguageModelTrainerOptions.EvalInterval"/> steps, optional early stopping, checkpoints with exact resume.
 /// The exported graph has no attention mask, so keep GenerateText's batch size at 1 (the default) unless prompts have equal lengths.
 /// </remarks>
-public sealed class LstmTrainer : IEstimator<GenerateTextTransformer>
+public sealed class LstmTrainer : LanguageModelTrainerBase<LstmTrainerOptions, LstmLanguageModel>
 {
-    private readonly MLContext _mlContext;
+    internal LstmTrainer(MLContext mlContext, LstmTrainerOptions options) : base(mlContext, options) => Validate(options);
 
-    internal LstmTrainer(MLContext mlContext, LstmTrainerOptions options)
-    {
-        _mlContext = mlContext;
-        Options = options;
-        Validate(options);
-    }
+    private protected override LstmLanguageModel CreateModel(int vocabSize, int endOfTextId) =>
+        new(vocabSize, Options.EmbeddingSize, Options.HiddenSize, Options.NumLayers, Options.Dropout);
 
-    /// <summary>The options.</summary>
-    public LstmTrainerOptions Options { get; }
-
-    /// <summary>Losses and steps of the last <see cref="Fit(IDataView)"/>, or null before the first.</summary>
-    public LanguageModelTrainingResult? LastResult { get; private set; }
-
-    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="LanguageModelTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
-    /// <param name="input">Training data with the text column.</param>
-    public GenerateTextTransformer Fit(IDataView input) => Fit(input, null);
-
-    /// <summary>Trains on <paramref name="input"/>, validates on <paramref name="validation"/>, exports, and returns the GenerateText transformer.</summary>
-    /// <param name="input">Training data with the text column.</param>
-    /// <param name="validation">Validation data with the same text column, or null to hold out the end of the training stream.</param>
-    public GenerateTextTransformer Fit(IDataView input, IDataView? validation)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var o = Options;
-        using var channel = ((IChannelProvider)_mlContext).Start(nameof(LstmTrainer));
-        string text = GptTrainer.ReadText(input, o.TextColumnName, "training data");
-        string? validationText = validation is null ? null : GptTrainer.ReadText(validation, o.TextColumnName, "validation data");
-        var (tokenizer, files, eosId) = GptTrainer.CreateTokenizer(o.Vocabulary, o.Gpt2VocabularyFolder, text, nameof(LstmTrainerOptions));
-        var (train, valid) = GptTrainer.SplitTokens(tokenizer, text, validationText, o.ValidationFraction, o.BlockSize, nameof(LstmTrainer));
-
-        var device = TrainingDevice.Resolve(o.Device);
-        if (o.Threads > 0)
-            torch.set_num_threads(o.Threads);
-        torch.manual_seed(o.Seed);
-        using var model = new LstmLanguageModel(files.Count(), o.EmbeddingSize, o.HiddenSize, o.NumLayers, o.Dropout);
-        model.to(device);
-        channel.Info(MessageSensitivity.None, "{0}", $"LstmTrainer: {model.Architecture}, {train.Length:N0} training and {valid.Length:N0} validation tokens.");
-
-        var settings = o.ToTrainingSettings(hasValidation: valid.Length > 0);
-        var progress = new GptTrainer.ChannelProgress(channel, o.Progress);
-        LastResult = LanguageModelTraining.Run(model, train, valid.Length > 0 ? valid : null, settings, progress, o.CancellationToken);
-
-        LstmOnnxExport.Export(model, files, eosId, o.OutputFolder);
-        channel.Info(MessageSensitivity.None, "{0}", $"LstmTrainer: exported to '{o.OutputFolder}'.");
-        return GptTrainer.ServeFolder(o.OutputFolder, o.PromptColumnName, o.CompletionColumnName, o.Generation);
-    }
-
-    /// <summary>Checks the text column; the fitted transformer applies to prompt data, so the schema is returned unchanged.</summary>
-    /// <param name="inputSchema">Schema of the training data.</param>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => GptTrainer.CheckTextColumn(inputSchema, Options.TextColumnName, nameof(LstmTrainer));
+    private protected override void Export(LstmLanguageModel model, Gpt2TokenizerFiles files, int endOfTextId, string folder) =>
+        LstmOnnxExport.Export(model, files, endOfTextId, folder);
 
     private static void Validate(LstmTrainerOptions o)
     {
-        ArgumentNullException.ThrowIfNull(o);
-        if (string.IsNullOrWhiteSpace(o.OutputFolder))
-            throw new ArgumentException("LstmTrainerOptions.OutputFolder must name the folder the trained model is exported to.", nameof(o));
-        ArgumentException.ThrowIfNullOrEmpty(o.TextColumnName, "options.TextColumnName");
         void Positive(int value, string name, int min = 1)
         {
             if (value < min)
@@ -98,8 +46,5 @@ public sealed class LstmTrainer : IEstimator<GenerateTextTransformer>
         Positive(o.MaxIterations, nameof(o.MaxIterations));
         if (o.Dropout is < 0 or >= 1)
             throw new ArgumentOutOfRangeException("options.Dropout", o.Dropout, "LstmTrainerOptions.Dropout must be in [0, 1).");
-        if (o.ValidationFraction is < 0 or >= 1)
-            throw new ArgumentOutOfRangeException("options.ValidationFraction", o.ValidationFraction, "LstmTrainerOptions.ValidationFraction must be in [0, 1).");
-        o.Generation.Validate();
     }
 }
