@@ -5,19 +5,19 @@ namespace Aigc.MLNet.Cli.Tests;
 /// <summary>
 /// Packs src/Cli as a .NET tool, installs it from a local feed into a temporary tool path and runs it. The package
 /// carries TorchSharp's libtorch (about 490 MB compressed, 1.3 GB installed), so packing and installing take minutes
-/// on a busy 2-core machine: the test runs only with AIGC_PACK_TEST=1 (see README, "Installing the tool").
+/// on a busy 2-core machine (28 s when quiet); AIGC_PACK_TEST=0 skips it (see README, "Installing the tool").
 /// </summary>
 [TestClass]
 public sealed class ToolPackageTests
 {
-    /// <summary>Environment variable that turns the pack-and-install test on.</summary>
+    /// <summary>Environment variable that turns the pack-and-install test off when set to 0.</summary>
     public const string EnableVariable = "AIGC_PACK_TEST";
 
     [TestMethod]
     public void Pack_InstallAsTool_HelpUsageErrorAndATinyTrainingRun()
     {
-        if (Environment.GetEnvironmentVariable(EnableVariable) != "1")
-            Assert.Inconclusive($"Set {EnableVariable}=1 to pack and install the aigc tool (≈ 490 MB package; minutes).");
+        if (Environment.GetEnvironmentVariable(EnableVariable) == "0")
+            Assert.Inconclusive($"{EnableVariable}=0: packing and installing the aigc tool (≈ 490 MB package) skipped.");
         string repo = RepositoryRoot();
         // bin/<Configuration>/net10.0/: pack the configuration this test was built with, without building again.
         string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
