@@ -16,12 +16,12 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <remarks>
 /// | Column | Type | Used for |
 /// | --- | --- | --- |
-/// | <see cref="LanguageModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
+/// | <see cref="TextModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
 /// | <see cref="LanguageModelTrainerOptions.PromptColumnName"/> (data given to the fitted transformer) | String | prompts |
 /// | <see cref="LanguageModelTrainerOptions.CompletionColumnName"/> (added by the fitted transformer) | String | completions |
-/// Training: random windows of <see cref="LanguageModelTrainerOptions.BlockSize"/> tokens, AdamW, warm-up + cosine schedule,
-/// gradient clipping, validation every <see cref="LanguageModelTrainerOptions.EvalInterval"/> steps (the last
-/// <see cref="LanguageModelTrainerOptions.ValidationFraction"/> of the stream, or a validation IDataView), optional early
+/// Training: random windows of <see cref="TextModelTrainerOptions.BlockSize"/> tokens, AdamW, warm-up + cosine schedule,
+/// gradient clipping, validation every <see cref="TextModelTrainerOptions.EvalInterval"/> steps (the last
+/// <see cref="TextModelTrainerOptions.ValidationFraction"/> of the stream, or a validation IDataView), optional early
 /// stopping, checkpoints with exact resume. Fine-tuning starts from a GPT-2 safetensors checkpoint.
 /// </remarks>
 public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, GptModel>

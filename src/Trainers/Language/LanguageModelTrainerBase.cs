@@ -44,7 +44,7 @@ public abstract class LanguageModelTrainerBase<TOptions, TModel> : IEstimator<Ge
     /// <summary>Trainable parameters of the model of the last <see cref="Fit(IDataView)"/> (set once the model is built), or null before the first.</summary>
     public long? LastParameterCount { get; private set; }
 
-    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="LanguageModelTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
+    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="TextModelTrainerOptions.ValidationFraction"/>), exports, and returns the GenerateText transformer.</summary>
     /// <param name="input">Training data with the text column.</param>
     public GenerateTextTransformer Fit(IDataView input) => Fit(input, null);
 
@@ -52,7 +52,7 @@ public abstract class LanguageModelTrainerBase<TOptions, TModel> : IEstimator<Ge
     /// <param name="input">Training data with the text column.</param>
     /// <param name="validation">Validation data with the same text column, or null to hold out the end of the training stream.</param>
     /// <exception cref="OperationCanceledException">
-    /// <see cref="LanguageModelTrainerOptions.CancellationToken"/> stopped training (after the checkpoint, and with
+    /// <see cref="TextModelTrainerOptions.CancellationToken"/> stopped training (after the checkpoint, and with
     /// <see cref="LanguageModelTrainerOptions.ExportOnCancellation"/> after the export of the last completed step).
     /// </exception>
     public GenerateTextTransformer Fit(IDataView input, IDataView? validation)

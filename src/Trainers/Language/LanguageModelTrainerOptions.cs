@@ -8,17 +8,17 @@ public enum LanguageModelVocabulary
     /// <summary>Characters of the training text (sorted code points, as nanoGPT's shakespeare_char) plus U+0003 as end of text.</summary>
     Characters,
 
-    /// <summary>GPT-2's byte-level BPE (50,257 ids) from <see cref="LanguageModelTrainerOptions.Gpt2VocabularyFolder"/>.</summary>
+    /// <summary>GPT-2's byte-level BPE (50,257 ids) from <see cref="TextModelTrainerOptions.Gpt2VocabularyFolder"/>.</summary>
     Gpt2Bpe,
 }
 
-/// <summary>Options shared by the language-model trainers (<see cref="GptTrainer"/>, <see cref="LstmTrainer"/>): data, vocabulary, optimisation, checkpoints and the returned GenerateText transformer.</summary>
-public abstract class LanguageModelTrainerOptions
+/// <summary>Options every trainer here that learns from a text column as one token stream shares: data, vocabulary, optimisation (AdamW, warm-up + cosine), validation, seeds, device and checkpoints.</summary>
+public abstract class TextModelTrainerOptions
 {
     /// <summary>Training text column (String). Rows are joined with '\n' into one token stream.</summary>
     public string TextColumnName { get; set; } = "Text";
 
-    /// <summary>Folder the trained model is exported to (ONNX Optimum layout: onnx/model.onnx, config.json, tokenizer files).</summary>
+    /// <summary>Folder the trained model is exported to (for the causal trainers the ONNX Optimum layout: onnx/model.onnx, config.json, tokenizer files; for the masked LM onnx/model.onnx, mlm_config.json and the vocabulary).</summary>
     public string OutputFolder { get; set; } = "";
 
     /// <summary>Vocabulary: characters of the text, or GPT-2 BPE.</summary>
@@ -27,7 +27,7 @@ public abstract class LanguageModelTrainerOptions
     /// <summary>Folder with GPT-2's vocab.json and merges.txt (needed for <see cref="LanguageModelVocabulary.Gpt2Bpe"/>).</summary>
     public string? Gpt2VocabularyFolder { get; set; }
 
-    /// <summary>Training window in tokens; for a GPT also its context length (n_positions).</summary>
+    /// <summary>Training window in tokens; for a GPT or a masked LM also its context length.</summary>
     public int BlockSize { get; set; } = 64;
 
     /// <summary>Sequences per step.</summary>
@@ -90,18 +90,6 @@ public abstract class LanguageModelTrainerOptions
     /// <summary>Stops training at a step boundary (a checkpoint is written when a folder is set).</summary>
     public CancellationToken CancellationToken { get; set; }
 
-    /// <summary>When <see cref="CancellationToken"/> stops training, still export the last completed step to <see cref="OutputFolder"/> before <c>Fit</c> throws <see cref="OperationCanceledException"/> (what a command line wants from Ctrl+C).</summary>
-    public bool ExportOnCancellation { get; set; }
-
-    /// <summary>Prompt column of the returned GenerateText transformer.</summary>
-    public string PromptColumnName { get; set; } = "Prompt";
-
-    /// <summary>Completion column of the returned GenerateText transformer.</summary>
-    public string CompletionColumnName { get; set; } = "Completion";
-
-    /// <summary>Decoding options of the returned GenerateText transformer.</summary>
-    public GenerationOptions Generation { get; set; } = new() { MaxNewTokens = 100 };
-
     /// <summary>The training-loop settings these options describe.</summary>
     /// <param name="hasValidation">Whether validation tokens exist (otherwise no evaluation is scheduled).</param>
     internal LanguageModelTrainingSettings ToTrainingSettings(bool hasValidation) => new()
@@ -112,4 +100,20 @@ public abstract class LanguageModelTrainerOptions
         EvalInterval = hasValidation ? EvalInterval : 0, EvalIterations = EvalIterations, EarlyStoppingPatience = EarlyStoppingPatience,
         Seed = Seed, CheckpointFolder = CheckpointFolder, CheckpointEveryNSteps = CheckpointEveryNSteps, Resume = Resume,
     };
+}
+
+/// <summary>Options shared by the causal language-model trainers (<see cref="GptTrainer"/>, <see cref="LstmTrainer"/>): those of <see cref="TextModelTrainerOptions"/> and the returned GenerateText transformer.</summary>
+public abstract class LanguageModelTrainerOptions : TextModelTrainerOptions
+{
+    /// <summary>When <see cref="TextModelTrainerOptions.CancellationToken"/> stops training, still export the last completed step to <see cref="TextModelTrainerOptions.OutputFolder"/> before <c>Fit</c> throws <see cref="OperationCanceledException"/> (what a command line wants from Ctrl+C).</summary>
+    public bool ExportOnCancellation { get; set; }
+
+    /// <summary>Prompt column of the returned GenerateText transformer.</summary>
+    public string PromptColumnName { get; set; } = "Prompt";
+
+    /// <summary>Completion column of the returned GenerateText transformer.</summary>
+    public string CompletionColumnName { get; set; } = "Completion";
+
+    /// <summary>Decoding options of the returned GenerateText transformer.</summary>
+    public GenerationOptions Generation { get; set; } = new() { MaxNewTokens = 100 };
 }

@@ -103,12 +103,44 @@ public static class LanguageModelTraining
         int block = settings.BlockSize;
         if (block < 1 || block > (model.MaxContext ?? int.MaxValue))
             throw new ArgumentOutOfRangeException(nameof(settings), block, $"BlockSize must be in [1, {model.MaxContext}] (the model's context).");
-        if (settings.BatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 1.");
         if (train.Length <= block)
             throw new ArgumentException($"The training text has {train.Length} tokens; it needs more than BlockSize ({block}).", nameof(train));
         if (validation != null && validation.Length <= block)
             throw new ArgumentException($"The validation text has {validation.Length} tokens; it needs more than BlockSize ({block}).", nameof(validation));
+        return RunLoop(model, model.Architecture, "loss", train, validation, settings,
+            (data, offsets, iteration) =>
+            {
+                using var generator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, BatchStream), data.device);
+                var (x, y) = Batch(data, offsets, settings.BatchSize, block, generator);
+                return model.Loss(x, y);
+            },
+            (data, offsets, done) => EstimateLoss(model, data, offsets, settings.BatchSize, block, settings.EvalIterations,
+                TrainingLoop.Mix(settings.Seed, done, EvalStream)),
+            progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The loop both objectives share (causal LM here, masked LM in <c>MaskedLanguageModelTraining</c>): AdamW with decay on
+    /// matrices only, the schedule, a DisposeScope per step, NaN/∞ guard, clipping, checkpoints with exact resume,
+    /// validation with early stopping, progress and cancellation at step boundaries. The caller checks the sizes.
+    /// </summary>
+    /// <param name="model">The model, trained in place.</param>
+    /// <param name="architecture">Recorded in checkpoints and checked on resume.</param>
+    /// <param name="lossName">Named by <see cref="NonFiniteLossException"/>.</param>
+    /// <param name="train">Training token ids.</param>
+    /// <param name="validation">Validation token ids, or null.</param>
+    /// <param name="settings">Loop settings.</param>
+    /// <param name="stepLoss">Loss of step (training data, [1, block] offsets, iteration); its random draws must be a function of the iteration.</param>
+    /// <param name="validationLoss">Validation loss after (validation data, offsets, steps done).</param>
+    /// <param name="progress">Receives reports.</param>
+    /// <param name="cancellationToken">Stops at a step boundary.</param>
+    internal static LanguageModelTrainingResult RunLoop(nn.Module model, string architecture, string lossName, long[] train, long[]? validation,
+        LanguageModelTrainingSettings settings, Func<Tensor, Tensor, int, Tensor> stepLoss, Func<Tensor, Tensor, int, float> validationLoss,
+        IProgress<LanguageModelTrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        int block = settings.BlockSize;
+        if (settings.BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 1.");
         if (settings.CheckpointEveryNSteps > 0 && settings.CheckpointFolder is null)
             throw new ArgumentException("CheckpointEveryNSteps needs a CheckpointFolder.", nameof(settings));
 
@@ -129,7 +161,7 @@ public static class LanguageModelTraining
             ],
             lr: settings.Schedule.LearningRate, beta1: settings.Beta1, beta2: settings.Beta2);
 
-        var state = new CheckpointState(model.Architecture, model, optimizer);
+        var state = new CheckpointState(architecture, model, optimizer);
         string? checkpoint = settings.CheckpointFolder is null ? null : TrainingCheckpoint.PathIn(settings.CheckpointFolder);
         string? lastGood = null;
         int iteration = 0;
@@ -157,14 +189,12 @@ public static class LanguageModelTraining
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = lr;
             using (var scope = torch.NewDisposeScope())
-            using (var generator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, BatchStream), device))
             {
-                var (x, y) = Batch(trainData, offsets, settings.BatchSize, block, generator);
                 optimizer.zero_grad();
-                var loss = model.Loss(x, y);
+                var loss = stepLoss(trainData, offsets, iteration);
                 lastLoss = loss.item<float>();
                 if (!float.IsFinite(lastLoss))
-                    throw new NonFiniteLossException(iteration, "loss", lastLoss, lastGood);
+                    throw new NonFiniteLossException(iteration, lossName, lastLoss, lastGood);
                 loss.backward();
                 if (settings.GradientClip > 0)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
@@ -179,14 +209,13 @@ public static class LanguageModelTraining
 
             bool evaluate = validationData is not null && settings.EvalInterval > 0
                 && (done % settings.EvalInterval == 0 || done == settings.MaxIterations);
-            float? validationLoss = null;
+            float? validationEstimate = null;
             if (evaluate)
             {
-                validationLoss = EstimateLoss(model, validationData!, offsets, settings.BatchSize, block, settings.EvalIterations,
-                    TrainingLoop.Mix(settings.Seed, done, EvalStream));
-                if (float.IsNaN(best) || validationLoss < best)
+                validationEstimate = validationLoss(validationData!, offsets, done);
+                if (float.IsNaN(best) || validationEstimate < best)
                 {
-                    best = validationLoss.Value;
+                    best = validationEstimate.Value;
                     sinceBest = 0;
                 }
                 else
@@ -195,7 +224,7 @@ public static class LanguageModelTraining
                 }
             }
             if (progress != null && (evaluate || (settings.ReportEveryNSteps > 0 && done % settings.ReportEveryNSteps == 0)))
-                progress.Report(new LanguageModelTrainingProgress(done, lastLoss, validationLoss, lr,
+                progress.Report(new LanguageModelTrainingProgress(done, lastLoss, validationEstimate, lr,
                     (double)(done - start) * settings.BatchSize * block / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
             if (evaluate && settings.EarlyStoppingPatience is int patience && sinceBest > patience)
             {

@@ -13,12 +13,12 @@ namespace Aigc.MLNet.Trainers.Language;
 /// <remarks>
 /// | Column | Type | Used for |
 /// | --- | --- | --- |
-/// | <see cref="LanguageModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
+/// | <see cref="TextModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
 /// | <see cref="LanguageModelTrainerOptions.PromptColumnName"/> (data given to the fitted transformer) | String | prompts |
 /// | <see cref="LanguageModelTrainerOptions.CompletionColumnName"/> (added by the fitted transformer) | String | completions |
-/// Training is <see cref="GptTrainer"/>'s: random windows of <see cref="LanguageModelTrainerOptions.BlockSize"/> tokens (each
+/// Training is <see cref="GptTrainer"/>'s: random windows of <see cref="TextModelTrainerOptions.BlockSize"/> tokens (each
 /// starting from a zero state), AdamW, warm-up + cosine schedule, gradient clipping, validation every
-/// <see cref="LanguageModelTrainerOptions.EvalInterval"/> steps, optional early stopping, checkpoints with exact resume.
+/// <see cref="TextModelTrainerOptions.EvalInterval"/> steps, optional early stopping, checkpoints with exact resume.
 /// The exported graph has no attention mask, so keep GenerateText's batch size at 1 (the default) unless prompts have equal lengths.
 /// </remarks>
 public sealed class LstmTrainer : LanguageModelTrainerBase<LstmTrainerOptions, LstmLanguageModel>

@@ -17,14 +17,14 @@ namespace Aigc.MLNet.Trainers.Language.Masked;
 /// <remarks>
 /// | Column | Type | Used for |
 /// | --- | --- | --- |
-/// | <see cref="MaskedLanguageModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
+/// | <see cref="TextModelTrainerOptions.TextColumnName"/> (training data) | String | rows joined with '\n' into one token stream |
 /// | <see cref="MaskedLanguageModelTrainerOptions.MaskedTextColumnName"/> (data given to the fitted transformer) | String | text with mask tokens |
 /// | <see cref="MaskedLanguageModelTrainerOptions.CandidatesColumnName"/> (added by the fitted transformer) | vector of String | TopK candidates per mask, mask by mask |
 /// | <see cref="MaskedLanguageModelTrainerOptions.ProbabilitiesColumnName"/> (added by the fitted transformer) | vector of Single | their probabilities |
-/// Training: random windows of <see cref="MaskedLanguageModelTrainerOptions.BlockSize"/> tokens; 15 % of positions chosen, of
+/// Training: random windows of <see cref="TextModelTrainerOptions.BlockSize"/> tokens; 15 % of positions chosen, of
 /// which 80 % become the mask token, 10 % a random token and 10 % stay; cross-entropy on the chosen positions only. AdamW,
 /// warm-up + cosine schedule, gradient clipping, validation MLM loss every
-/// <see cref="MaskedLanguageModelTrainerOptions.EvalInterval"/> steps (the last <see cref="MaskedLanguageModelTrainerOptions.ValidationFraction"/>
+/// <see cref="TextModelTrainerOptions.EvalInterval"/> steps (the last <see cref="TextModelTrainerOptions.ValidationFraction"/>
 /// of the stream, or a validation IDataView), optional early stopping, atomic checkpoints with exact resume, NaN guard, cancellation.
 /// </remarks>
 public sealed class MaskedLanguageModelTrainer : IEstimator<FillMaskTransformer>
@@ -44,7 +44,7 @@ public sealed class MaskedLanguageModelTrainer : IEstimator<FillMaskTransformer>
     /// <summary>Losses and steps of the last <see cref="Fit(IDataView)"/>, or null before the first (losses are MLM cross-entropies in nats).</summary>
     public LanguageModelTrainingResult? LastResult { get; private set; }
 
-    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="MaskedLanguageModelTrainerOptions.ValidationFraction"/>), exports, and returns the FillMask transformer.</summary>
+    /// <summary>Trains on <paramref name="input"/> (validation: its last <see cref="TextModelTrainerOptions.ValidationFraction"/>), exports, and returns the FillMask transformer.</summary>
     /// <param name="input">Training data with the text column.</param>
     public FillMaskTransformer Fit(IDataView input) => Fit(input, null);
 

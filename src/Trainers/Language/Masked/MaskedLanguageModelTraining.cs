@@ -38,115 +38,22 @@ public static class MaskedLanguageModelTraining
         int block = settings.BlockSize;
         if (block < 1 || block > model.Config.MaxPositions)
             throw new ArgumentOutOfRangeException(nameof(settings), block, $"BlockSize must be in [1, {model.Config.MaxPositions}] (the model's context).");
-        if (settings.BatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 1.");
         if (train.Length < block)
             throw new ArgumentException($"The training text has {train.Length} tokens; it needs at least BlockSize ({block}).", nameof(train));
         if (validation != null && validation.Length < block)
             throw new ArgumentException($"The validation text has {validation.Length} tokens; it needs at least BlockSize ({block}).", nameof(validation));
-        if (settings.CheckpointEveryNSteps > 0 && settings.CheckpointFolder is null)
-            throw new ArgumentException("CheckpointEveryNSteps needs a CheckpointFolder.", nameof(settings));
-
-        var device = model.parameters().First().device;
-        var clock = Stopwatch.StartNew();
-        using var trainData = torch.tensor(train, device: device);
-        using var validationData = validation is null ? null : torch.tensor(validation, device: device);
-        using var offsets = torch.arange(block, dtype: ScalarType.Int64, device: device).unsqueeze(0);
-
-        var decay = new List<Parameter>();
-        var noDecay = new List<Parameter>();
-        foreach (var (_, p) in model.named_parameters())
-            (p.dim() >= 2 ? decay : noDecay).Add(p);
-        using var optimizer = torch.optim.AdamW(
-            [
-                new AdamW.ParamGroup(decay, new AdamW.Options { weight_decay = settings.WeightDecay }),
-                new AdamW.ParamGroup(noDecay, new AdamW.Options { weight_decay = 0 }),
-            ],
-            lr: settings.Schedule.LearningRate, beta1: settings.Beta1, beta2: settings.Beta2);
-
-        var state = new CheckpointState(model.Architecture, model, optimizer);
-        string? checkpoint = settings.CheckpointFolder is null ? null : TrainingCheckpoint.PathIn(settings.CheckpointFolder);
-        string? lastGood = null;
-        int iteration = 0;
-        if (settings.Resume && checkpoint is not null && File.Exists(checkpoint))
-        {
-            iteration = (int)TrainingCheckpoint.Load(checkpoint, state, settings.Seed, settings.BatchSize);
-            lastGood = checkpoint;
-        }
-        int start = iteration;
-
-        float lastLoss = float.NaN, best = float.NaN;
-        int sinceBest = 0;
-        model.train();
-        for (; iteration < settings.MaxIterations; iteration++)
-        {
-            if (cancellationToken.IsCancellationRequested)
+        return LanguageModelTraining.RunLoop(model, model.Architecture, "masked-LM loss", train, validation, settings,
+            (data, offsets, iteration) =>
             {
-                if (checkpoint is not null)
-                    TrainingCheckpoint.Save(checkpoint, state, settings.Seed, settings.BatchSize, iteration);
-                throw new OperationCanceledException(
-                    $"Training was cancelled before step {iteration} of {settings.MaxIterations}." + (checkpoint is null ? "" : $" Resume from '{checkpoint}' with Resume = true."),
-                    cancellationToken);
-            }
-            double lr = settings.Schedule.At(iteration);
-            foreach (var group in optimizer.ParamGroups)
-                group.LearningRate = lr;
-            using (var scope = torch.NewDisposeScope())
-            using (var batchGenerator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, BatchStream), device))
-            using (var maskGenerator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, MaskStream), device))
-            {
-                var x = Windows(trainData, offsets, settings.BatchSize, block, batchGenerator);
+                using var batchGenerator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, BatchStream), data.device);
+                using var maskGenerator = new torch.Generator((ulong)TrainingLoop.Mix(settings.Seed, iteration, MaskStream), data.device);
+                var x = Windows(data, offsets, settings.BatchSize, block, batchGenerator);
                 var (inputs, labels) = masking.Apply(x, maskGenerator);
-                optimizer.zero_grad();
-                var loss = model.Loss(inputs, labels);
-                lastLoss = loss.item<float>();
-                if (!float.IsFinite(lastLoss))
-                    throw new NonFiniteLossException(iteration, "masked-LM loss", lastLoss, lastGood);
-                loss.backward();
-                if (settings.GradientClip > 0)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
-                optimizer.step();
-            }
-            int done = iteration + 1;
-            if (settings.CheckpointEveryNSteps > 0 && done % settings.CheckpointEveryNSteps == 0)
-            {
-                TrainingCheckpoint.Save(checkpoint!, state, settings.Seed, settings.BatchSize, done);
-                lastGood = checkpoint;
-            }
-
-            bool evaluate = validationData is not null && settings.EvalInterval > 0
-                && (done % settings.EvalInterval == 0 || done == settings.MaxIterations);
-            float? validationLoss = null;
-            if (evaluate)
-            {
-                validationLoss = EstimateLoss(model, validationData!, masking, settings.BatchSize, block, settings.EvalIterations,
-                    TrainingLoop.Mix(settings.Seed, 0, EvalStream));
-                if (float.IsNaN(best) || validationLoss < best)
-                {
-                    best = validationLoss.Value;
-                    sinceBest = 0;
-                }
-                else
-                {
-                    sinceBest++;
-                }
-            }
-            if (progress != null && (evaluate || (settings.ReportEveryNSteps > 0 && done % settings.ReportEveryNSteps == 0)))
-                progress.Report(new LanguageModelTrainingProgress(done, lastLoss, validationLoss, lr,
-                    (double)(done - start) * settings.BatchSize * block / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
-            if (evaluate && settings.EarlyStoppingPatience is int patience && sinceBest > patience)
-            {
-                iteration++;
-                break;
-            }
-        }
-        if (checkpoint is not null && iteration > start)
-        {
-            TrainingCheckpoint.Save(checkpoint, state, settings.Seed, settings.BatchSize, iteration);
-            lastGood = checkpoint;
-        }
-        model.eval();
-        return new LanguageModelTrainingResult(iteration, lastLoss, best, clock.Elapsed, lastGood);
+                return model.Loss(inputs, labels);
+            },
+            // Fixed windows and masks at every evaluation, so estimates are comparable across the run.
+            (data, _, _) => EstimateLoss(model, data, masking, settings.BatchSize, block, settings.EvalIterations, TrainingLoop.Mix(settings.Seed, 0, EvalStream)),
+            progress, cancellationToken);
     }
 
     /// <summary>Mean masked-LM loss over <paramref name="iterations"/> batches of windows and masks drawn with <paramref name="seed"/>, without gradients.</summary>
@@ -186,14 +93,5 @@ public static class MaskedLanguageModelTraining
     {
         var starts = torch.randint(data.shape[0] - block + 1, [batchSize], generator: generator, device: data.device).unsqueeze(1);
         return data[starts + offsets];
-    }
-
-    private sealed class CheckpointState(string kind, nn.Module model, OptimizerHelper optimizer) : ICheckpointable
-    {
-        public string Kind { get; } = kind;
-
-        public IReadOnlyList<nn.Module> Modules { get; } = [model];
-
-        public IReadOnlyList<OptimizerHelper> Optimizers { get; } = [optimizer];
     }
 }
