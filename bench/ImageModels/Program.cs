@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [batch=32] [hidden=400] [lr=0.001] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- gan     [epochs=1]  [seed=1] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- dcgan   [epochs=5]  [seed=1] [out=docs/images]
-//   dotnet run -c Release --project bench/ImageModels -- steprate [steps=300] [seed=1]
+//   dotnet run -c Release --project bench/ImageModels -- steprate [steps=1200] [seed=1] [rounds=6]
 using System.Diagnostics;
 using System.Globalization;
 using Aigc.MLNet.Bench.ImageModels;
@@ -18,7 +18,7 @@ switch (args.FirstOrDefault())
     case "vae": VaeQuality.Run(Int("epochs", 10), Int("seed", 1), Text("out", "docs/images"), Int("batch", 32), Int("hidden", 400), double.Parse(Text("lr", "0.001"), CultureInfo.InvariantCulture)); break;
     case "gan": GanRuns.EpochTime(Int("epochs", 1), Int("seed", 1), Text("out", "docs/images"), dcgan: false); break;
     case "dcgan": GanRuns.EpochTime(Int("epochs", 5), Int("seed", 1), Text("out", "docs/images"), dcgan: true); break;
-    case "steprate": GanRuns.StepRate(Int("steps", 300), Int("seed", 1)); break;
+    case "steprate": GanRuns.StepRate(Int("steps", 1200), Int("seed", 1), Int("rounds", 6)); break;
     default: Console.Error.WriteLine("usage: vae|gan|dcgan|steprate [key=value...]"); return 2;
 }
 Console.WriteLine($"total wall time {clock.Elapsed.TotalSeconds:F1} s");
