@@ -14,24 +14,30 @@ namespace Aigc.MLNet.Bench.ImageModels;
 /// <summary>GAN epoch time on the 60k training set, sample grids, and trainer step rate vs a hand-written TorchSharp loop.</summary>
 internal static class GanRuns
 {
-    public static void EpochTime(int epochs, int seed, string outFolder, bool dcgan)
+    public static void EpochTime(int epochs, int seed, string outFolder, bool dcgan, double learningRate = 2e-4, double? discriminatorLearningRate = null, double realLabel = 1.0, string? name = null,
+                                 int threads = 0, string? checkpointFolder = null)
     {
         var ml = new MLContext(seed);
         var train = ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Train);
-        string name = dcgan ? "dcgan" : "gan-mlp";
+        name ??= dcgan ? "dcgan" : "gan-mlp";
+        Console.WriteLine($"settings: {(dcgan ? "DCGAN" : "MLP GAN")}, latent 100, batch 64, Adam G lr {learningRate}, D lr {discriminatorLearningRate ?? learningRate}, " +
+                          $"β1 0.5, real label {realLabel}, epochs {epochs}, seed {seed}");
         string modelFolder = Path.GetFullPath(Path.Combine("artifacts", name));
         var options = new GanOptions
         {
             ModelFolder = modelFolder, Architecture = dcgan ? GanArchitecture.Dcgan : GanArchitecture.Mlp,
-            LatentSize = 100, BatchSize = 64, LearningRate = 2e-4, Beta1 = 0.5, Epochs = epochs, Seed = seed,
-            ReportEveryNSteps = 0, Progress = new ConsoleProgress(),
+            LatentSize = 100, BatchSize = 64, LearningRate = learningRate, DiscriminatorLearningRate = discriminatorLearningRate,
+            RealLabel = realLabel, Beta1 = 0.5, Epochs = epochs, Seed = seed, Threads = threads,
+            // With a checkpoint folder a longer run continues the shorter one exactly (same seed and options).
+            CheckpointFolder = checkpointFolder, Resume = checkpointFolder is not null,
+            ReportEveryNSteps = 200, Progress = new ConsoleProgress(),
         };
         var wall = Stopwatch.StartNew();
         var result = ml.Generative().Trainers.Gan(options).Train(train);
         Console.WriteLine($"Train() wall time including reading 60k rows and ONNX export: {wall.Elapsed.TotalSeconds:F1} s");
-        double perEpoch = result.Summary.Elapsed.TotalSeconds / epochs;
-        Console.WriteLine($"{name}: {result.Summary.Steps} steps in {result.Summary.Elapsed.TotalSeconds:F1} s = {perEpoch:F1} s/epoch, " +
-                          $"{result.Summary.Steps / result.Summary.Elapsed.TotalSeconds:F1} steps/s, {60000 * epochs / result.Summary.Elapsed.TotalSeconds:F0} samples/s");
+        double perEpoch = result.Summary.Elapsed.TotalSeconds / result.Summary.StepsThisRun * Math.Ceiling(60000 / 64.0);
+        Console.WriteLine($"{name}: {result.Summary.StepsThisRun} steps (of {result.Summary.Steps}) in {result.Summary.Elapsed.TotalSeconds:F1} s = {perEpoch:F1} s/epoch, " +
+                          $"{result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F1} steps/s, {64 * result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F0} samples/s");
 
         var seeds = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 64).Select(i => new SeedRow { Seed = i }));
         var images = ml.Data.CreateEnumerable<ImageRow>(ml.Transforms.GenerateImages(modelFolder).Fit(seeds).Transform(seeds), false).Select(r => r.Image).ToArray();

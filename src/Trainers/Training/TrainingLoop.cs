@@ -103,6 +103,8 @@ internal static class TrainingLoop
                 using (var scope = torch.NewDisposeScope())
                 {
                     noise.manual_seed(Mix(options.Seed, step, 0x401E));
+                    // The schedule spans the planned epochs, not MaxSteps, so a run stopped early and resumed follows it exactly.
+                    (task as IScheduledTrainingTask)?.BeginStep(step, stepsPerEpoch * options.Epochs);
                     var index = order!.narrow(0, start, rows);
                     var x = allPixels.index_select(0, index);
                     var y = allLabels?.index_select(0, index);
