@@ -1,5 +1,5 @@
 // Quality runs and benchmarks of the image trainers on real MNIST. Commands (run from the repository root, Release):
-//   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [batch=32] [hidden=400] [layers=1] [lr=0.001] [schedule=constant|cosine] [threads=0] [name=vae-mlp-z20] [out=docs/images]
+//   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [batch=32] [hidden=400] [layers=1] [lr=0.001] [schedule=constant|cosine] [threads=0] [klwarmup=0] [name=vae-mlp-z20] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- gan     [epochs=1]  [seed=1] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- dcgan   [epochs=5]  [seed=1] [lr=0.0002] [dlr=lr] [real=1.0] [name=dcgan] [threads=0] [ckpt=folder: resume a shorter run] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- steprate [steps=1200] [seed=1] [rounds=6]
@@ -18,7 +18,7 @@ var clock = Stopwatch.StartNew();
 switch (args.FirstOrDefault())
 {
     case "vae": VaeQuality.Run(Int("epochs", 10), Int("seed", 1), Text("out", "docs/images"), Int("batch", 32), Int("hidden", 400), Double("lr", 0.001),
-                               Int("layers", 1), Enum.Parse<LearningRateSchedule>(Text("schedule", "Constant"), ignoreCase: true), Int("threads", 0), Text("name", "vae-mlp-z20")); break;
+                               Int("layers", 1), Enum.Parse<LearningRateSchedule>(Text("schedule", "Constant"), ignoreCase: true), Int("threads", 0), Text("name", "vae-mlp-z20"), Double("klwarmup", 0)); break;
     case "gan": GanRuns.EpochTime(Int("epochs", 1), Int("seed", 1), Text("out", "docs/images"), dcgan: false); break;
     case "dcgan": GanRuns.EpochTime(Int("epochs", 5), Int("seed", 1), Text("out", "docs/images"), dcgan: true, Double("lr", 2e-4),
                                     settings.ContainsKey("dlr") ? Double("dlr", 0) : null, Double("real", 1.0), Text("name", "dcgan"),

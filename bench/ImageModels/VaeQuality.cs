@@ -11,7 +11,7 @@ namespace Aigc.MLNet.Bench.ImageModels;
 internal static class VaeQuality
 {
     public static void Run(int epochs, int seed, string outFolder, int batchSize, int hiddenSize, double learningRate,
-                           int hiddenLayers = 1, LearningRateSchedule schedule = LearningRateSchedule.Constant, int threads = 0, string name = "vae-mlp-z20")
+                           int hiddenLayers = 1, LearningRateSchedule schedule = LearningRateSchedule.Constant, int threads = 0, string name = "vae-mlp-z20", double klWarmupEpochs = 0)
     {
         var ml = new MLContext(seed);
         string mnist = DatasetPaths.MnistFolder;
@@ -20,11 +20,11 @@ internal static class VaeQuality
         var options = new VaeOptions
         {
             ModelFolder = modelFolder, LatentSize = 20, Epochs = epochs, Seed = seed, BatchSize = batchSize, HiddenSize = hiddenSize, LearningRate = learningRate,
-            HiddenLayers = hiddenLayers, LearningRateSchedule = schedule, Threads = threads,
+            HiddenLayers = hiddenLayers, LearningRateSchedule = schedule, Threads = threads, KlWarmupEpochs = klWarmupEpochs,
             ReportEveryNSteps = 0, Progress = new ConsoleProgress(),
         };
         var result = ml.Generative().Trainers.Vae(options).Train(train);
-        Console.WriteLine($"settings: latent 20, hidden {hiddenLayers}x{hiddenSize}, batch {batchSize}, Adam lr {learningRate} ({schedule}), epochs {epochs}, seed {seed}");
+        Console.WriteLine($"settings: latent 20, hidden {hiddenLayers}x{hiddenSize}, batch {batchSize}, Adam lr {learningRate} ({schedule}), KL warm-up {klWarmupEpochs} epochs, epochs {epochs}, seed {seed}");
         Console.WriteLine($"training: {result.Summary.Steps} steps, {result.Summary.Elapsed.TotalSeconds:F1} s ({result.Summary.Elapsed.TotalSeconds / epochs:F1} s/epoch)");
 
         // Test NELBO (BCE-sum + KL, nats per image, one posterior sample per image as in pytorch/examples) through ML.NET + ONNX Runtime.

@@ -29,6 +29,10 @@ public sealed class VaeOptions : GenerativeTrainerOptions
     /// <summary>Learning-rate schedule over the run (<see cref="Images.LearningRateSchedule.Constant"/> or a cosine decay to zero).</summary>
     public LearningRateSchedule LearningRateSchedule { get; set; } = LearningRateSchedule.Constant;
 
+    /// <summary>Epochs over which the KL term's weight in the training loss rises linearly from 0 to 1 (0: none). The
+    /// reported losses, the exported model and the evaluation metric stay the full BCE-sum + KL.</summary>
+    public double KlWarmupEpochs { get; set; }
+
     /// <summary>Adam learning rate (the peak of a schedule).</summary>
     public double LearningRate { get; set; } = 1e-3;
 
@@ -50,6 +54,7 @@ public sealed class VaeOptions : GenerativeTrainerOptions
         if (HiddenLayers < 1) throw new ArgumentOutOfRangeException(nameof(HiddenLayers), HiddenLayers, "HiddenLayers must be at least 1.");
         if (HiddenLayers > 1 && Architecture != VaeArchitecture.Mlp) throw new ArgumentOutOfRangeException(nameof(HiddenLayers), HiddenLayers, "HiddenLayers > 1 applies to the MLP VAE only.");
         if (!Enum.IsDefined(LearningRateSchedule)) throw new ArgumentOutOfRangeException(nameof(LearningRateSchedule), LearningRateSchedule, "Unknown LearningRateSchedule.");
+        if (!(KlWarmupEpochs >= 0 && KlWarmupEpochs <= Epochs)) throw new ArgumentOutOfRangeException(nameof(KlWarmupEpochs), KlWarmupEpochs, "KlWarmupEpochs must be in [0, Epochs].");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
     }
 }
