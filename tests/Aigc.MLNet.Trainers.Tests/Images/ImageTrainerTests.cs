@@ -163,18 +163,20 @@ public sealed class ImageTrainerTests
     }
 
     [TestMethod]
-    public void CosineScheduleOfADeepVaeResumesBitIdentically()
+    public void CosineScheduleAndKlWarmupOfADeepVaeResumeBitIdentically()
     {
         var ml = new MLContext(1);
         var data = ImageTestData.View(ml, 48);
-        VaeOptions Deep(string root, LearningRateSchedule schedule) => new()
+        VaeOptions Deep(string root, LearningRateSchedule schedule, double klWarmup = 1) => new()
         {
             ModelFolder = Path.Combine(root, "model"), CheckpointFolder = Path.Combine(root, "ckpt"), LatentSize = 4, HiddenSize = 32, HiddenLayers = 2,
-            LearningRateSchedule = schedule, LearningRate = 3e-3, BatchSize = 16, Epochs = 2, Seed = 7, ReportEveryNSteps = 0,
+            LearningRateSchedule = schedule, KlWarmupEpochs = klWarmup, LearningRate = 3e-3, BatchSize = 16, Epochs = 2, Seed = 7, ReportEveryNSteps = 0,
         };
         string straight = ImageTestData.TempFolder("cos-straight");
         var full = ml.Generative().Trainers.Vae(Deep(straight, LearningRateSchedule.Cosine)).Train(data);
         Assert.AreEqual(6, full.Summary.Steps);
+        // Reported losses are the full negative ELBO whatever the KL weight of the training loss.
+        Assert.AreEqual(full.Summary.FinalLosses["Reconstruction"] + full.Summary.FinalLosses["Kl"], full.Summary.FinalLosses["Nelbo"], 1e-3);
 
         // Stopped after 2 of the 6 planned steps (MaxSteps), then resumed without it: the schedule spans the planned
         // epochs, so the resumed run sees the same learning rates and ends with the same bits.
@@ -187,10 +189,14 @@ public sealed class ImageTrainerTests
         Assert.AreEqual(4, ml.Generative().Trainers.Vae(tail).Train(data).Summary.StepsThisRun);
         AssertSameFiles(straight, resumed, isGan: false);
 
-        // The schedule is not a no-op: the constant learning rate ends elsewhere.
+        // Neither the schedule nor the warm-up is a no-op: without either the run ends elsewhere.
         string constant = ImageTestData.TempFolder("cos-constant");
         ml.Generative().Trainers.Vae(Deep(constant, LearningRateSchedule.Constant)).Train(data);
-        CollectionAssert.AreNotEqual(File.ReadAllBytes(Path.Combine(straight, "model", "decoder.onnx")), File.ReadAllBytes(Path.Combine(constant, "model", "decoder.onnx")));
+        string noWarmup = ImageTestData.TempFolder("cos-nowarmup");
+        ml.Generative().Trainers.Vae(Deep(noWarmup, LearningRateSchedule.Cosine, klWarmup: 0)).Train(data);
+        byte[] decoder = File.ReadAllBytes(Path.Combine(straight, "model", "decoder.onnx"));
+        CollectionAssert.AreNotEqual(decoder, File.ReadAllBytes(Path.Combine(constant, "model", "decoder.onnx")));
+        CollectionAssert.AreNotEqual(decoder, File.ReadAllBytes(Path.Combine(noWarmup, "model", "decoder.onnx")));
     }
 
     [TestMethod]
@@ -206,6 +212,9 @@ public sealed class ImageTrainerTests
         var deep = TinyVae(ImageTestData.TempFolder("bad"));
         deep.HiddenLayers = 0;
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Vae(deep)).Message, "HiddenLayers");
+        deep.HiddenLayers = 1;
+        deep.KlWarmupEpochs = deep.Epochs + 1;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Vae(deep)).Message, "KlWarmupEpochs");
 
         // Same seed and data: the default run, a smoothed run and a run with a slower discriminator all differ after
         // the first step, and each is reproducible.
