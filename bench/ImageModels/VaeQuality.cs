@@ -10,19 +10,21 @@ namespace Aigc.MLNet.Bench.ImageModels;
 /// <summary>MLP VAE (latent 20) on MNIST: test NELBO through the served ONNX encoder/decoder, sample grid, interpolation strip.</summary>
 internal static class VaeQuality
 {
-    public static void Run(int epochs, int seed, string outFolder, int batchSize, int hiddenSize, double learningRate)
+    public static void Run(int epochs, int seed, string outFolder, int batchSize, int hiddenSize, double learningRate,
+                           int hiddenLayers = 1, LearningRateSchedule schedule = LearningRateSchedule.Constant, int threads = 0, string name = "vae-mlp-z20", double klWarmupEpochs = 0)
     {
         var ml = new MLContext(seed);
         string mnist = DatasetPaths.MnistFolder;
         var train = ml.Data.LoadMnist(mnist, MnistSplit.Train);
-        string modelFolder = Path.GetFullPath(Path.Combine("artifacts", "vae-mlp-z20"));
+        string modelFolder = Path.GetFullPath(Path.Combine("artifacts", name));
         var options = new VaeOptions
         {
             ModelFolder = modelFolder, LatentSize = 20, Epochs = epochs, Seed = seed, BatchSize = batchSize, HiddenSize = hiddenSize, LearningRate = learningRate,
+            HiddenLayers = hiddenLayers, LearningRateSchedule = schedule, Threads = threads, KlWarmupEpochs = klWarmupEpochs,
             ReportEveryNSteps = 0, Progress = new ConsoleProgress(),
         };
         var result = ml.Generative().Trainers.Vae(options).Train(train);
-        Console.WriteLine($"settings: latent 20, hidden {hiddenSize}, batch {batchSize}, Adam lr {learningRate}, epochs {epochs}, seed {seed}");
+        Console.WriteLine($"settings: latent 20, hidden {hiddenLayers}x{hiddenSize}, batch {batchSize}, Adam lr {learningRate} ({schedule}), KL warm-up {klWarmupEpochs} epochs, epochs {epochs}, seed {seed}");
         Console.WriteLine($"training: {result.Summary.Steps} steps, {result.Summary.Elapsed.TotalSeconds:F1} s ({result.Summary.Elapsed.TotalSeconds / epochs:F1} s/epoch)");
 
         // Test NELBO (BCE-sum + KL, nats per image, one posterior sample per image as in pytorch/examples) through ML.NET + ONNX Runtime.
@@ -64,11 +66,11 @@ internal static class VaeQuality
         var sampleView = ml.Data.LoadFromEnumerable(samples, zSchema);
         var sampleImages = ml.Data.CreateEnumerable<Decoded>(ml.Transforms.DecodeLatent(modelFolder, "Image", "Z").Fit(sampleView).Transform(sampleView), false)
             .Select(d => d.Image).ToArray();
-        ImageGrid.SavePng(Path.Combine(outFolder, "vae-mlp-z20-samples.png"), sampleImages, columns: 8);
+        ImageGrid.SavePng(Path.Combine(outFolder, $"{name}-samples.png"), sampleImages, columns: 8);
         var reconstructions = ml.Data.CreateEnumerable<Reconstructed>(ml.Transforms.Reconstruct(modelFolder).Fit(test).Transform(ml.Data.TakeRows(test, 16)), false).ToArray();
-        ImageGrid.SavePng(Path.Combine(outFolder, "vae-mlp-z20-reconstructions.png"),
+        ImageGrid.SavePng(Path.Combine(outFolder, $"{name}-reconstructions.png"),
             reconstructions.Select(r => r.Pixels).Concat(reconstructions.Select(r => r.Reconstruction)).ToArray(), columns: 16);
-        LatentInterpolation.SaveStrip(Path.Combine(outFolder, "vae-mlp-z20-interpolation.png"), modelFolder, rows[3].Pixels, rows[2].Pixels, steps: 10);
+        LatentInterpolation.SaveStrip(Path.Combine(outFolder, $"{name}-interpolation.png"), modelFolder, rows[3].Pixels, rows[2].Pixels, steps: 10);
         Console.WriteLine($"images written to {Path.GetFullPath(outFolder)}");
     }
 

@@ -63,6 +63,8 @@ public static class ImageModelExport
             case MlpVae mlp:
             {
                 string h = graph.Apply("Relu", [OnnxLayers.Linear(graph, x, mlp.EncoderHidden, "fc1")]);
+                for (int i = 0; i < mlp.EncoderDeepLayers.Count; i++)
+                    h = graph.Apply("Relu", [OnnxLayers.Linear(graph, h, mlp.EncoderDeepLayers[i], $"enc_deep{i}")]);
                 mean = OnnxLayers.Linear(graph, h, mlp.EncoderMean, "fc21");
                 logVariance = OnnxLayers.Linear(graph, h, mlp.EncoderLogVariance, "fc22");
                 break;
@@ -98,8 +100,13 @@ public static class ImageModelExport
         switch (vae)
         {
             case MlpVae mlp:
-                logits = OnnxLayers.Linear(graph, graph.Apply("Relu", [OnnxLayers.Linear(graph, z, mlp.DecoderHidden, "fc3")]), mlp.DecoderOutput, "fc4");
+            {
+                string h = graph.Apply("Relu", [OnnxLayers.Linear(graph, z, mlp.DecoderHidden, "fc3")]);
+                for (int i = 0; i < mlp.DecoderDeepLayers.Count; i++)
+                    h = graph.Apply("Relu", [OnnxLayers.Linear(graph, h, mlp.DecoderDeepLayers[i], $"dec_deep{i}")]);
+                logits = OnnxLayers.Linear(graph, h, mlp.DecoderOutput, "fc4");
                 break;
+            }
             case ConvVae conv:
             {
                 string h = graph.Apply("Relu", [OnnxLayers.Linear(graph, z, conv.DecoderDense.Hidden, "dec_hidden")]);

@@ -26,6 +26,14 @@ public sealed class GanOptions : GenerativeTrainerOptions
     /// <summary>Adam learning rate of both networks (DCGAN practice 2e-4; the seed scripts use 1e-4).</summary>
     public double LearningRate { get; set; } = 2e-4;
 
+    /// <summary>Adam learning rate of the discriminator alone (null: <see cref="LearningRate"/>). A lower value than the
+    /// generator's keeps a discriminator that wins too easily from starving the generator of gradient.</summary>
+    public double? DiscriminatorLearningRate { get; set; }
+
+    /// <summary>Target of real images in the discriminator loss: 1 (default) or less for one-sided label smoothing
+    /// (Salimans et al. 2016 use 0.9); fake images keep target 0 and the generator's target stays 1.</summary>
+    public double RealLabel { get; set; } = 1.0;
+
     /// <summary>Adam β1 (0.5 as in DCGAN).</summary>
     public double Beta1 { get; set; } = 0.5;
 
@@ -45,6 +53,8 @@ public sealed class GanOptions : GenerativeTrainerOptions
         if (LatentSize <= 0) throw new ArgumentOutOfRangeException(nameof(LatentSize), LatentSize, "LatentSize must be positive.");
         if (LabelColumnName is not null && ClassCount < 2) throw new ArgumentOutOfRangeException(nameof(ClassCount), ClassCount, "A conditional GAN needs ClassCount ≥ 2.");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+        if (DiscriminatorLearningRate is double dlr && !(dlr > 0)) throw new ArgumentOutOfRangeException(nameof(DiscriminatorLearningRate), dlr, "DiscriminatorLearningRate must be positive when set.");
+        if (!(RealLabel > 0.5 && RealLabel <= 1)) throw new ArgumentOutOfRangeException(nameof(RealLabel), RealLabel, "RealLabel must be in (0.5, 1].");
         if (Beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, "Beta1 must be in [0, 1).");
         if (Beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Beta2 must be in [0, 1).");
     }

@@ -70,7 +70,7 @@ public sealed class GanTrainer : IEstimator<ITransformer>
             : new MlpDiscriminator(data.Features, classes);
         generator.to(device);
         discriminator.to(device);
-        using var task = new GanTrainingTask(generator, discriminator, o.LearningRate, o.Beta1, o.Beta2);
+        using var task = new GanTrainingTask(generator, discriminator, o.LearningRate, o.Beta1, o.Beta2, o.DiscriminatorLearningRate ?? o.LearningRate, o.RealLabel);
         using var channel = ((IHostEnvironment)_mlContext).Start(nameof(GanTrainer));
         var summary = TrainingLoop.Run(task, data, o, device, channel);
 

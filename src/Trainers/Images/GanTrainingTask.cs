@@ -12,12 +12,16 @@ internal sealed class GanTrainingTask : ITrainingTask, IDisposable
     private readonly Adam _generatorOptimizer;
     private readonly Adam _discriminatorOptimizer;
 
-    public GanTrainingTask(ImageGenerator generator, nn.Module<Tensor, Tensor?, Tensor> discriminator, double learningRate, double beta1, double beta2)
+    private readonly double _realLabel;
+
+    public GanTrainingTask(ImageGenerator generator, nn.Module<Tensor, Tensor?, Tensor> discriminator, double learningRate, double beta1, double beta2,
+                           double discriminatorLearningRate, double realLabel = 1.0)
     {
         Generator = generator;
         Discriminator = discriminator;
+        _realLabel = realLabel;
         _generatorOptimizer = optim.Adam(generator.parameters(), learningRate, beta1, beta2);
-        _discriminatorOptimizer = optim.Adam(discriminator.parameters(), learningRate, beta1, beta2);
+        _discriminatorOptimizer = optim.Adam(discriminator.parameters(), discriminatorLearningRate, beta1, beta2);
         Kind = $"{generator.GetType().Name}+{discriminator.GetType().Name}:z{generator.LatentSize}:c{generator.ClassCount}:p{generator.PixelCount}";
         Modules = [generator, discriminator];
         Optimizers = [_generatorOptimizer, _discriminatorOptimizer];
@@ -40,7 +44,8 @@ internal sealed class GanTrainingTask : ITrainingTask, IDisposable
         var fake = Generator.forward(z, labels);
 
         _discriminatorOptimizer.zero_grad();
-        var dLoss = nn.functional.binary_cross_entropy_with_logits(Discriminator.forward(real, labels), ones)
+        var realTarget = _realLabel == 1.0 ? ones : full_like(ones, _realLabel);
+        var dLoss = nn.functional.binary_cross_entropy_with_logits(Discriminator.forward(real, labels), realTarget)
                   + nn.functional.binary_cross_entropy_with_logits(Discriminator.forward(fake.detach(), labels), zeros);
         dLoss.backward();
         _discriminatorOptimizer.step();

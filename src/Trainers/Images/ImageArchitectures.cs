@@ -19,3 +19,13 @@ public enum VaeArchitecture
     /// <summary>Convolutional encoder/decoder for 28×28 images (<see cref="Models.ConvVae"/>).</summary>
     Convolutional,
 }
+
+/// <summary>How the learning rate moves over a run.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>The learning rate stays at its set value.</summary>
+    Constant,
+
+    /// <summary>Half a cosine from the set value at the first step down to zero after the last step of the planned epochs.</summary>
+    Cosine,
+}

@@ -57,9 +57,9 @@ public sealed class VaeTrainer : IEstimator<ITransformer>
         torch.manual_seed(o.Seed);
         using ImageVae vae = o.Architecture == VaeArchitecture.Convolutional
             ? new ConvVae(o.LatentSize, o.HiddenSize)
-            : new MlpVae(o.LatentSize, data.Features, o.HiddenSize);
+            : new MlpVae(o.LatentSize, data.Features, o.HiddenSize, o.HiddenLayers);
         vae.to(device);
-        using var task = new VaeTrainingTask(vae, o.LearningRate);
+        using var task = new VaeTrainingTask(vae, o.LearningRate, o.LearningRateSchedule, o.KlWarmupEpochs / o.Epochs);
         using var channel = ((IHostEnvironment)_mlContext).Start(nameof(VaeTrainer));
         var summary = TrainingLoop.Run(task, data, o, device, channel);
 

@@ -61,81 +61,93 @@ internal static class TrainingLoop
         // batch-sized managed arrays (those land on the large-object heap and grow the process between gen-2 GCs).
         using var allPixels = NativeCopy(torch.tensor(data.Pixels, [data.Count, data.Features]), device);
         using var allLabels = data.Labels is null ? null : NativeCopy(torch.tensor(data.Labels, [data.Count]), device);
-        var indices = new long[batch];
-        int[]? order = null;
+        // The epoch's order lives in one native int64 tensor; a step's rows are a narrow view of it (no per-step index
+        // tensor). One generator is reseeded per step: its stream is a function of (seed, step) alone, as a fresh
+        // generator's would be, without allocating and finalising a native generator every step.
+        torch.Tensor? order = null;
         long orderEpoch = -1;
+        using var noise = new torch.Generator((ulong)Mix(options.Seed, step, 0x401E), device);
         long startStep = step;
         var clock = Stopwatch.StartNew();
         var window = Stopwatch.StartNew();
         long windowRows = 0;
         IReadOnlyDictionary<string, float> last = new Dictionary<string, float>();
 
-        for (; step < total; step++)
+        try
         {
-            if (options.CancellationToken.IsCancellationRequested)
+            for (; step < total; step++)
             {
-                if (checkpoint is not null)
-                    TrainingCheckpoint.Save(checkpoint, task, options.Seed, options.BatchSize, step);
-                channel?.Info(MessageSensitivity.None, "{0}", $"Cancelled before step {step}; {(checkpoint is null ? "no checkpoint folder set" : $"checkpoint '{checkpoint}' written")}.");
-                throw new OperationCanceledException(
-                    $"Training was cancelled before step {step} of {total}." + (checkpoint is null ? "" : $" Resume from '{checkpoint}' with Resume = true."),
-                    options.CancellationToken);
-            }
-
-            long epoch = step / stepsPerEpoch;
-            int indexInEpoch = (int)(step % stepsPerEpoch);
-            if (orderEpoch != epoch)
-            {
-                order = Permutation(data.Count, Mix(options.Seed, epoch, 0x5EED));
-                orderEpoch = epoch;
-                Array.Clear(epochSums);
-                epochSteps = 0;
-            }
-            int start = indexInEpoch * batch;
-            int rows = Math.Min(batch, data.Count - start);
-            for (int r = 0; r < rows; r++) indices[r] = order![start + r];
-
-            using (var scope = torch.NewDisposeScope())
-            using (var noise = new torch.Generator((ulong)Mix(options.Seed, step, 0x401E), device))
-            {
-                var index = torch.tensor(rows == batch ? indices : indices[..rows], [rows], device: device);
-                var x = allPixels.index_select(0, index);
-                var y = allLabels?.index_select(0, index);
-                task.Step(x, y, noise, losses);
-            }
-            for (int i = 0; i < losses.Length; i++)
-                if (!float.IsFinite(losses[i]))
-                    throw new NonFiniteLossException(step, task.LossNames[i], losses[i], lastGood);
-
-            for (int i = 0; i < losses.Length; i++) epochSums[i] += losses[i];
-            epochSteps++;
-            windowRows += rows;
-            long done = step + 1;
-            if (options.CheckpointEveryNSteps > 0 && done % options.CheckpointEveryNSteps == 0)
-            {
-                TrainingCheckpoint.Save(checkpoint!, task, options.Seed, options.BatchSize, done);
-                lastGood = checkpoint;
-            }
-
-            bool epochEnd = done % stepsPerEpoch == 0 || done == total;
-            bool report = options.ReportEveryNSteps > 0 && done % options.ReportEveryNSteps == 0;
-            if (epochEnd || report)
-            {
-                double rate = windowRows / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
-                last = Named(task.LossNames, losses);
-                var progress = new TrainingProgress((int)epoch + 1, done, total, last, rate, false);
-                if (epochEnd)
+                if (options.CancellationToken.IsCancellationRequested)
                 {
-                    var means = new float[losses.Length];
-                    for (int i = 0; i < means.Length; i++) means[i] = (float)(epochSums[i] / Math.Max(epochSteps, 1));
-                    progress = progress with { Losses = Named(task.LossNames, means), IsEpochEnd = true };
-                    epochReports.Add(progress);
+                    if (checkpoint is not null)
+                        TrainingCheckpoint.Save(checkpoint, task, options.Seed, options.BatchSize, step);
+                    channel?.Info(MessageSensitivity.None, "{0}", $"Cancelled before step {step}; {(checkpoint is null ? "no checkpoint folder set" : $"checkpoint '{checkpoint}' written")}.");
+                    throw new OperationCanceledException(
+                        $"Training was cancelled before step {step} of {total}." + (checkpoint is null ? "" : $" Resume from '{checkpoint}' with Resume = true."),
+                        options.CancellationToken);
                 }
-                options.Progress?.Report(progress);
-                channel?.Info(MessageSensitivity.None, "{0}", progress.ToString());
-                window.Restart();
-                windowRows = 0;
+
+                long epoch = step / stepsPerEpoch;
+                int indexInEpoch = (int)(step % stepsPerEpoch);
+                if (orderEpoch != epoch)
+                {
+                    order?.Dispose();
+                    order = OrderTensor(Permutation(data.Count, Mix(options.Seed, epoch, 0x5EED)), device);
+                    orderEpoch = epoch;
+                    Array.Clear(epochSums);
+                    epochSteps = 0;
+                }
+                int start = indexInEpoch * batch;
+                int rows = Math.Min(batch, data.Count - start);
+
+                using (var scope = torch.NewDisposeScope())
+                {
+                    noise.manual_seed(Mix(options.Seed, step, 0x401E));
+                    // The schedule spans the planned epochs, not MaxSteps, so a run stopped early and resumed follows it exactly.
+                    (task as IScheduledTrainingTask)?.BeginStep(step, stepsPerEpoch * options.Epochs);
+                    var index = order!.narrow(0, start, rows);
+                    var x = allPixels.index_select(0, index);
+                    var y = allLabels?.index_select(0, index);
+                    task.Step(x, y, noise, losses);
+                }
+                for (int i = 0; i < losses.Length; i++)
+                    if (!float.IsFinite(losses[i]))
+                        throw new NonFiniteLossException(step, task.LossNames[i], losses[i], lastGood);
+
+                for (int i = 0; i < losses.Length; i++) epochSums[i] += losses[i];
+                epochSteps++;
+                windowRows += rows;
+                long done = step + 1;
+                if (options.CheckpointEveryNSteps > 0 && done % options.CheckpointEveryNSteps == 0)
+                {
+                    TrainingCheckpoint.Save(checkpoint!, task, options.Seed, options.BatchSize, done);
+                    lastGood = checkpoint;
+                }
+
+                bool epochEnd = done % stepsPerEpoch == 0 || done == total;
+                bool report = options.ReportEveryNSteps > 0 && done % options.ReportEveryNSteps == 0;
+                if (epochEnd || report)
+                {
+                    double rate = windowRows / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
+                    last = Named(task.LossNames, losses);
+                    var progress = new TrainingProgress((int)epoch + 1, done, total, last, rate, false);
+                    if (epochEnd)
+                    {
+                        var means = new float[losses.Length];
+                        for (int i = 0; i < means.Length; i++) means[i] = (float)(epochSums[i] / Math.Max(epochSteps, 1));
+                        progress = progress with { Losses = Named(task.LossNames, means), IsEpochEnd = true };
+                        epochReports.Add(progress);
+                    }
+                    options.Progress?.Report(progress);
+                    channel?.Info(MessageSensitivity.None, "{0}", progress.ToString());
+                    window.Restart();
+                    windowRows = 0;
+                }
             }
+        }
+        finally
+        {
+            order?.Dispose();
         }
 
         if (checkpoint is not null && step > startStep)
@@ -163,6 +175,14 @@ internal static class TrainingLoop
             if (device.type == DeviceType.CPU) return staged.clone();
             return staged.to(device);
         }
+    }
+
+    /// <summary>An epoch's row order as a natively owned int64 tensor on <paramref name="device"/>.</summary>
+    private static torch.Tensor OrderTensor(int[] order, torch.Device device)
+    {
+        var wide = new long[order.Length];
+        for (int i = 0; i < wide.Length; i++) wide[i] = order[i];
+        return NativeCopy(torch.tensor(wide, [wide.Length]), device);
     }
 
     private static Dictionary<string, float> Named(IReadOnlyList<string> names, float[] values)

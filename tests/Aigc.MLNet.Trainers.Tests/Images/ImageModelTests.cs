@@ -110,10 +110,16 @@ public sealed class ImageModelTests
     }
 
     [TestMethod]
-    public void VaeOnnxExportMatchesTorchSharp()
+    [DataRow(1)]
+    [DataRow(3)]
+    public void VaeOnnxExportMatchesTorchSharp(int hiddenLayers)
     {
         torch.manual_seed(5);
-        using var vae = new MlpVae(latentSize: 7);
+        using var vae = new MlpVae(latentSize: 7, hiddenSize: 64, hiddenLayers: hiddenLayers);
+        Assert.HasCount(hiddenLayers - 1, vae.EncoderDeepLayers);
+        Assert.HasCount(hiddenLayers - 1, vae.DecoderDeepLayers);
+        // One hidden layer keeps the pytorch/examples state dict (fc1, fc21, fc22, fc3, fc4: weights and biases).
+        Assert.AreEqual(10 + 4 * (hiddenLayers - 1), vae.state_dict().Count);
         using var scope = NewDisposeScope();
         float[] x = ImageTestData.Pixels(4, 8);
         var (mean, logVariance) = vae.Encode(tensor(x, [4, 784]));

@@ -163,6 +163,83 @@ public sealed class ImageTrainerTests
     }
 
     [TestMethod]
+    public void CosineScheduleAndKlWarmupOfADeepVaeResumeBitIdentically()
+    {
+        var ml = new MLContext(1);
+        var data = ImageTestData.View(ml, 48);
+        VaeOptions Deep(string root, LearningRateSchedule schedule, double klWarmup = 1) => new()
+        {
+            ModelFolder = Path.Combine(root, "model"), CheckpointFolder = Path.Combine(root, "ckpt"), LatentSize = 4, HiddenSize = 32, HiddenLayers = 2,
+            LearningRateSchedule = schedule, KlWarmupEpochs = klWarmup, LearningRate = 3e-3, BatchSize = 16, Epochs = 2, Seed = 7, ReportEveryNSteps = 0,
+        };
+        string straight = ImageTestData.TempFolder("cos-straight");
+        var full = ml.Generative().Trainers.Vae(Deep(straight, LearningRateSchedule.Cosine)).Train(data);
+        Assert.AreEqual(6, full.Summary.Steps);
+        // Reported losses are the full negative ELBO whatever the KL weight of the training loss.
+        Assert.AreEqual(full.Summary.FinalLosses["Reconstruction"] + full.Summary.FinalLosses["Kl"], full.Summary.FinalLosses["Nelbo"], 1e-3);
+
+        // Stopped after 2 of the 6 planned steps (MaxSteps), then resumed without it: the schedule spans the planned
+        // epochs, so the resumed run sees the same learning rates and ends with the same bits.
+        string resumed = ImageTestData.TempFolder("cos-resumed");
+        var head = Deep(resumed, LearningRateSchedule.Cosine);
+        head.MaxSteps = 2;
+        Assert.AreEqual(2, ml.Generative().Trainers.Vae(head).Train(data).Summary.Steps);
+        var tail = Deep(resumed, LearningRateSchedule.Cosine);
+        tail.Resume = true;
+        Assert.AreEqual(4, ml.Generative().Trainers.Vae(tail).Train(data).Summary.StepsThisRun);
+        AssertSameFiles(straight, resumed, isGan: false);
+
+        // Neither the schedule nor the warm-up is a no-op: without either the run ends elsewhere.
+        string constant = ImageTestData.TempFolder("cos-constant");
+        ml.Generative().Trainers.Vae(Deep(constant, LearningRateSchedule.Constant)).Train(data);
+        string noWarmup = ImageTestData.TempFolder("cos-nowarmup");
+        ml.Generative().Trainers.Vae(Deep(noWarmup, LearningRateSchedule.Cosine, klWarmup: 0)).Train(data);
+        byte[] decoder = File.ReadAllBytes(Path.Combine(straight, "model", "decoder.onnx"));
+        CollectionAssert.AreNotEqual(decoder, File.ReadAllBytes(Path.Combine(constant, "model", "decoder.onnx")));
+        CollectionAssert.AreNotEqual(decoder, File.ReadAllBytes(Path.Combine(noWarmup, "model", "decoder.onnx")));
+    }
+
+    [TestMethod]
+    public void GanLabelSmoothingAndDiscriminatorLearningRateAreValidatedAndUsed()
+    {
+        var ml = new MLContext(1);
+        var bad = TinyGan(ImageTestData.TempFolder("bad"));
+        bad.RealLabel = 0.4;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Gan(bad)).Message, "RealLabel");
+        bad.RealLabel = 1;
+        bad.DiscriminatorLearningRate = 0;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Gan(bad)).Message, "DiscriminatorLearningRate");
+        var deep = TinyVae(ImageTestData.TempFolder("bad"));
+        deep.HiddenLayers = 0;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Vae(deep)).Message, "HiddenLayers");
+        deep.HiddenLayers = 1;
+        deep.KlWarmupEpochs = deep.Epochs + 1;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Vae(deep)).Message, "KlWarmupEpochs");
+
+        // Same seed and data: the default run, a smoothed run and a run with a slower discriminator all differ after
+        // the first step, and each is reproducible.
+        var data = ImageTestData.View(ml, 16);
+        float Loss(double realLabel, double? dlr)
+        {
+            var o = TinyGan(ImageTestData.TempFolder("smooth"));
+            o.MaxSteps = 1;
+            o.RealLabel = realLabel;
+            o.DiscriminatorLearningRate = dlr;
+            return ml.Generative().Trainers.Gan(o).Train(data).Summary.FinalLosses["Discriminator"];
+        }
+        float plain = Loss(1, null), smoothed = Loss(0.9, null);
+        Assert.AreNotEqual(plain, smoothed);
+        Assert.AreEqual(smoothed, Loss(0.9, null));
+        // The first step's D loss is computed before any update, so the learning rate shows in the second step only.
+        var two = TinyGan(ImageTestData.TempFolder("smooth"));
+        two.MaxSteps = 2;
+        float fast = ml.Generative().Trainers.Gan(two).Train(data).Summary.FinalLosses["Discriminator"];
+        two.ModelFolder = ImageTestData.TempFolder("smooth");
+        two.DiscriminatorLearningRate = 1e-5;
+        Assert.AreNotEqual(fast, ml.Generative().Trainers.Gan(two).Train(data).Summary.FinalLosses["Discriminator"]);
+    }
+
+    [TestMethod]
     public void ResumingWithADifferentSeedIsRejected()
     {
         var ml = new MLContext(1);
