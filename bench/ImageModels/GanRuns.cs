@@ -15,19 +15,20 @@ namespace Aigc.MLNet.Bench.ImageModels;
 internal static class GanRuns
 {
     public static void EpochTime(int epochs, int seed, string outFolder, bool dcgan, double learningRate = 2e-4, double? discriminatorLearningRate = null, double realLabel = 1.0, string? name = null,
-                                 int threads = 0, string? checkpointFolder = null)
+                                 int threads = 0, string? checkpointFolder = null, bool conditional = false)
     {
         var ml = new MLContext(seed);
         var train = ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Train);
         name ??= dcgan ? "dcgan" : "gan-mlp";
         Console.WriteLine($"settings: {(dcgan ? "DCGAN" : "MLP GAN")}, latent 100, batch 64, Adam G lr {learningRate}, D lr {discriminatorLearningRate ?? learningRate}, " +
-                          $"β1 0.5, real label {realLabel}, epochs {epochs}, seed {seed}");
+                          $"β1 0.5, real label {realLabel}, epochs {epochs}, seed {seed}{(conditional ? ", conditioned on the digit label" : "")}");
         string modelFolder = Path.GetFullPath(Path.Combine("artifacts", name));
         var options = new GanOptions
         {
             ModelFolder = modelFolder, Architecture = dcgan ? GanArchitecture.Dcgan : GanArchitecture.Mlp,
             LatentSize = 100, BatchSize = 64, LearningRate = learningRate, DiscriminatorLearningRate = discriminatorLearningRate,
             RealLabel = realLabel, Beta1 = 0.5, Epochs = epochs, Seed = seed, Threads = threads,
+            LabelColumnName = conditional ? "Label" : null, ClassCount = 10,
             // With a checkpoint folder a longer run continues the shorter one exactly (same seed and options).
             CheckpointFolder = checkpointFolder, Resume = checkpointFolder is not null,
             ReportEveryNSteps = 200, Progress = new ConsoleProgress(),
@@ -39,10 +40,13 @@ internal static class GanRuns
         Console.WriteLine($"{name}: {result.Summary.StepsThisRun} steps (of {result.Summary.Steps}) in {result.Summary.Elapsed.TotalSeconds:F1} s = {perEpoch:F1} s/epoch, " +
                           $"{result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F1} steps/s, {64 * result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F0} samples/s");
 
-        var seeds = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 64).Select(i => new SeedRow { Seed = i }));
-        var images = ml.Data.CreateEnumerable<ImageRow>(ml.Transforms.GenerateImages(modelFolder).Fit(seeds).Transform(seeds), false).Select(r => r.Image).ToArray();
+        // A conditional generator gets labels cycling 0..9, one digit per grid column.
+        int count = conditional ? 80 : 64, columns = conditional ? 10 : 8;
+        var seeds = ml.Data.LoadFromEnumerable(Enumerable.Range(0, count).Select(i => new SeedRow { Seed = i, Label = i % 10 }));
+        var images = ml.Data.CreateEnumerable<ImageRow>(ml.Transforms.GenerateImages(modelFolder, labelColumnName: conditional ? "Label" : null)
+            .Fit(seeds).Transform(seeds), false).Select(r => r.Image).ToArray();
         Directory.CreateDirectory(outFolder);
-        ImageGrid.SavePng(Path.Combine(outFolder, $"{name}-samples.png"), images, columns: 8);
+        ImageGrid.SavePng(Path.Combine(outFolder, $"{name}-samples.png"), images, columns: columns);
         Console.WriteLine($"grid written to {Path.GetFullPath(Path.Combine(outFolder, $"{name}-samples.png"))}");
     }
 
@@ -146,6 +150,7 @@ internal static class GanRuns
     private sealed class SeedRow
     {
         public int Seed { get; set; }
+        public int Label { get; set; }
     }
 
     private sealed class ImageRow

@@ -22,7 +22,7 @@ switch (args.FirstOrDefault())
     case "gan": GanRuns.EpochTime(Int("epochs", 1), Int("seed", 1), Text("out", "docs/images"), dcgan: false); break;
     case "dcgan": GanRuns.EpochTime(Int("epochs", 5), Int("seed", 1), Text("out", "docs/images"), dcgan: true, Double("lr", 2e-4),
                                     settings.ContainsKey("dlr") ? Double("dlr", 0) : null, Double("real", 1.0), Text("name", "dcgan"),
-                                    Int("threads", 0), settings.TryGetValue("ckpt", out var ckpt) ? Path.GetFullPath(ckpt) : null); break;
+                                    Int("threads", 0), settings.TryGetValue("ckpt", out var ckpt) ? Path.GetFullPath(ckpt) : null, Int("conditional", 0) == 1); break;
     case "steprate": GanRuns.StepRate(Int("steps", 1200), Int("seed", 1), Int("rounds", 6)); break;
     default: Console.Error.WriteLine("usage: vae|gan|dcgan|steprate [key=value...]"); return 2;
 }

@@ -46,12 +46,7 @@ public sealed class DiffusionTrainer : IEstimator<ITransformer>
     {
         var result = Train(input);
         var o = _options;
-        bool conditional = o.LabelColumnName is not null;
-        var schema = SchemaDefinition.Create(typeof(SeedLabel));
-        schema[nameof(SeedLabel.Seed)].ColumnName = o.SeedColumnName;
-        if (conditional) schema[nameof(SeedLabel.Label)].ColumnName = o.LabelColumnName!;
-        else schema.Remove(schema[nameof(SeedLabel.Label)]);
-        IDataView schemaOnly = _mlContext.Data.LoadFromEnumerable(new[] { new SeedLabel() }, schema);
+        IDataView schemaOnly = ImageSchemaChecks.SeedRows(_mlContext, o.SeedColumnName, o.LabelColumnName);
         return _mlContext.Transforms.GenerateImages(new GenerateImagesOptions
         {
             ModelFolder = result.ModelFolder,
@@ -106,15 +101,7 @@ public sealed class DiffusionTrainer : IEstimator<ITransformer>
     /// <summary>Checks the training columns; the fitted transformer's schema depends on seed rows, so the input shape is returned.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ImageSchemaChecks.RequirePixels(inputSchema, _options.PixelColumnName);
-        if (_options.LabelColumnName is not null && !inputSchema.Any(c => c.Name == _options.LabelColumnName))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' (LabelColumnName) was not found.");
+        ImageSchemaChecks.RequireTrainingColumns(inputSchema, _options.PixelColumnName, _options.LabelColumnName);
         return inputSchema;
-    }
-
-    private sealed class SeedLabel
-    {
-        public int Seed { get; set; }
-        public int Label { get; set; }
     }
 }

@@ -40,10 +40,7 @@ public sealed class GanTrainer : IEstimator<ITransformer>
     public ITransformer Fit(IDataView input)
     {
         var result = Train(input);
-        bool conditional = _options.LabelColumnName is not null;
-        IDataView schemaOnly = conditional
-            ? _mlContext.Data.LoadFromEnumerable(new[] { new SeedLabel() }, SeedSchema(true))
-            : _mlContext.Data.LoadFromEnumerable(new[] { new SeedLabel() }, SeedSchema(false));
+        IDataView schemaOnly = ImageSchemaChecks.SeedRows(_mlContext, _options.SeedColumnName, _options.LabelColumnName);
         return _mlContext.Transforms.GenerateImages(new GenerateImagesOptions
         {
             ModelFolder = result.ModelFolder,
@@ -93,36 +90,7 @@ public sealed class GanTrainer : IEstimator<ITransformer>
     /// <summary>Checks the training columns; the fitted transformer's schema depends on seed rows, so the input shape is returned.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ImageSchemaChecks.RequirePixels(inputSchema, _options.PixelColumnName);
-        if (_options.LabelColumnName is not null && !inputSchema.Any(c => c.Name == _options.LabelColumnName))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' (LabelColumnName) was not found.");
+        ImageSchemaChecks.RequireTrainingColumns(inputSchema, _options.PixelColumnName, _options.LabelColumnName);
         return inputSchema;
-    }
-
-    private SchemaDefinition SeedSchema(bool conditional)
-    {
-        var schema = SchemaDefinition.Create(typeof(SeedLabel));
-        schema[nameof(SeedLabel.Seed)].ColumnName = _options.SeedColumnName;
-        if (conditional) schema[nameof(SeedLabel.Label)].ColumnName = _options.LabelColumnName!;
-        else schema.Remove(schema[nameof(SeedLabel.Label)]);
-        return schema;
-    }
-
-    private sealed class SeedLabel
-    {
-        public int Seed { get; set; }
-        public int Label { get; set; }
-    }
-}
-
-internal static class ImageSchemaChecks
-{
-    public static void RequirePixels(SchemaShape schema, string column)
-    {
-        var found = schema.Where(c => c.Name == column).ToList();
-        if (found.Count == 0)
-            throw new ArgumentOutOfRangeException(nameof(schema), $"Pixel column '{column}' (PixelColumnName) was not found; expected Vector<Single, 784>.");
-        if (found[0].Kind != SchemaShape.Column.VectorKind.Vector || !found[0].ItemType.Equals(NumberDataViewType.Single))
-            throw new ArgumentOutOfRangeException(nameof(schema), $"Pixel column '{column}' (PixelColumnName) has type {found[0].ItemType} ({found[0].Kind}); expected Vector<Single, 784>.");
     }
 }

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace Aigc.MLNet.Trainers.Models;
 
 /// <summary>
-/// DCGAN discriminator for 28×28 images: Conv 4/2/1 → 64×14×14 (LeakyReLU 0.2) → Conv 4/2/1 → 128×7×7 (BatchNorm,
-/// LeakyReLU) → flatten (+ one-hot class) → 1 logit.
+/// DCGAN discriminator for 28×28 images: (image + one constant plane per class when conditional) → Conv 4/2/1 → 64×14×14
+/// (LeakyReLU 0.2) → Conv 4/2/1 → 128×7×7 (BatchNorm, LeakyReLU) → flatten → 1 logit. The class enters at the input so
+/// the discriminator can judge whether image and class agree (a class term added only at the output could not).
 /// </summary>
 public sealed class DcganDiscriminator : nn.Module<Tensor, Tensor?, Tensor>
 {
@@ -20,10 +21,10 @@ public sealed class DcganDiscriminator : nn.Module<Tensor, Tensor?, Tensor>
     public DcganDiscriminator(int classCount = 0) : base(nameof(DcganDiscriminator))
     {
         ClassCount = classCount;
-        down1 = nn.Conv2d(1, 64, 4, stride: 2, padding: 1);
+        down1 = nn.Conv2d(1 + classCount, 64, 4, stride: 2, padding: 1);
         down2 = nn.Conv2d(64, 128, 4, stride: 2, padding: 1, bias: false);
         down2Norm = nn.BatchNorm2d(128);
-        output = nn.Linear(128 * 7 * 7 + classCount, 1);
+        output = nn.Linear(128 * 7 * 7, 1);
         RegisterComponents();
     }
 
@@ -34,10 +35,9 @@ public sealed class DcganDiscriminator : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor images, Tensor? labels)
     {
         using var scope = NewDisposeScope();
-        var h = images.reshape(-1, 1, 28, 28);
+        var h = ClassConditioning.ConcatPlanes(images.reshape(-1, 1, 28, 28), labels, ClassCount);
         h = nn.functional.leaky_relu(down1.forward(h), MlpGenerator.NegativeSlope);
         h = nn.functional.leaky_relu(down2Norm.forward(down2.forward(h)), MlpGenerator.NegativeSlope);
-        h = ClassConditioning.Concat(h.flatten(1), labels, ClassCount);
-        return output.forward(h).MoveToOuterDisposeScope();
+        return output.forward(h.flatten(1)).MoveToOuterDisposeScope();
     }
 }
