@@ -160,6 +160,10 @@ public sealed class VerbTests
         Assert.AreEqual(0, gan.ExitCode, gan.Error);
         var (gw, gh) = Pictures.ReadSize(tmp.File("gan/samples.png"));
         Assert.IsTrue(gw > 10 * 56 && gh > 2 * 56 && gh < 3 * 56 + 40, $"10 columns x 2 rows of 28x28 digits at scale 2: {gw}x{gh}");
+        var dcgan = CliHarness.Run("train", "gan", "--architecture", "dcgan", "--out", tmp.File("dcgan"), "--rows", "256", "--max-steps", "3", "--batch-size", "32", "--samples", "10", "--threads", "1");
+        Assert.AreEqual(0, dcgan.ExitCode, dcgan.Error);
+        StringAssert.Contains(File.ReadAllText(tmp.File("dcgan/model/model.json")), "Dcgan");
+        Assert.AreEqual(2, CliHarness.Run("train", "gan", "--architecture", "resnet", "--out", tmp.File("bad")).ExitCode, "an unknown architecture is a usage error");
         var vae = CliHarness.Run("train", "vae", "--out", tmp.File("vae"), "--rows", "256", "--max-steps", "3", "--batch-size", "32", "--samples", "10", "--threads", "1");
         Assert.AreEqual(0, vae.ExitCode, vae.Error);
         Assert.IsTrue(File.Exists(tmp.File("vae/model/model.json")));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Aigc.MLNet.Cli.Jobs;
 using Aigc.MLNet.Transforms.Data;
+using Aigc.MLNet.Trainers.Images;
 
 namespace Aigc.MLNet.Cli.Commands;
 
@@ -79,7 +80,7 @@ internal static class TrainCommands
     {
         bool gan = kind == ImageModelKind.Gan;
         var command = new Command(gan ? "gan" : "vae", gan
-            ? "Train a class-conditional MLP GAN on MNIST; writes model/ (ONNX), samples.png, loss-curve.png and checkpoint/."
+            ? "Train a class-conditional GAN (MLP or DCGAN) on MNIST; writes model/ (ONNX), samples.png, loss-curve.png and checkpoint/."
             : "Train an MLP VAE on MNIST; writes model/ (ONNX encoder + decoder), samples.png, loss-curve.png and checkpoint/.");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("artifacts", gan ? "gan" : "vae") };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the rows.", DefaultValueFactory = _ => 1 };
@@ -92,7 +93,9 @@ internal static class TrainCommands
         var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint (written every 200 steps and on Ctrl+C)." };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 };
+        var architecture = new Option<GanArchitecture>("--architecture") { Description = "GAN networks: Mlp or Dcgan (convolutional; better digits per step, slower steps).", DefaultValueFactory = _ => GanArchitecture.Mlp };
         foreach (var o in new Option[] { output, epochs, maxSteps, rows, batch, latent, imageLr, samples, resume, seed, threads }) command.Add(o);
+        if (gan) command.Add(architecture);
         command.SetAction((parse, ct) =>
         {
             var settings = new ImageModelJobSettings
@@ -100,7 +103,7 @@ internal static class TrainCommands
                 Kind = kind, MnistFolder = DatasetPaths.MnistFolder, OutputFolder = parse.GetValue(output)!, Epochs = Positive(parse.GetValue(epochs), "--epochs"),
                 MaxSteps = parse.GetValue(maxSteps), MaxRows = parse.GetValue(rows), BatchSize = Positive(parse.GetValue(batch), "--batch-size"),
                 LatentSize = parse.GetValue(latent), LearningRate = parse.GetValue(imageLr), SampleCount = Positive(parse.GetValue(samples), "--samples"), Resume = parse.GetValue(resume),
-                Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+                Seed = parse.GetValue(seed), Threads = parse.GetValue(threads), Architecture = gan ? parse.GetValue(architecture) : GanArchitecture.Mlp,
             };
             TrainImageModel(context, settings, ct);
             return Task.FromResult(ExitCodes.Success);

@@ -48,6 +48,9 @@ public sealed class ImageModelJobSettings
     public int SampleCount { get; set; } = 40;
     /// <summary>TorchSharp threads (0 = default).</summary>
     public int Threads { get; set; }
+
+    /// <summary>GAN architecture (ignored for the VAE).</summary>
+    public GanArchitecture Architecture { get; set; } = GanArchitecture.Mlp;
 }
 
 /// <summary>What an image-model run left behind.</summary>
@@ -92,7 +95,10 @@ public static class ImageModelJob
         ImageTrainingResult result;
         if (settings.Kind == ImageModelKind.Gan)
         {
-            var options = new GanOptions { ModelFolder = modelFolder, LabelColumnName = "Label", ClassCount = 10, LatentSize = settings.LatentSize ?? 100 };
+            var options = new GanOptions
+            {
+                ModelFolder = modelFolder, Architecture = settings.Architecture, LabelColumnName = "Label", ClassCount = 10, LatentSize = settings.LatentSize ?? 100,
+            };
             if (settings.LearningRate is double ganRate) options.LearningRate = ganRate;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Gan(options).Train(data);
