@@ -64,12 +64,9 @@ public sealed class DiffusionTrainer : IEstimator<ITransformer>
     public ImageTrainingResult Train(IDataView input)
     {
         var o = _options;
-        var data = ImageTrainingData.Read(input, o.PixelColumnName, ImageTransformsCatalog.MnistPixelCount, o.LabelColumnName, o.ClassCount);
-        var device = TrainingDevice.Resolve(o.Device);
-        if (o.Threads > 0) torch.set_num_threads(o.Threads);
+        var (data, device) = TrainingLoop.Prepare(input, o, o.PixelColumnName, o.LabelColumnName, o.ClassCount);
         int classes = o.LabelColumnName is null ? 0 : o.ClassCount;
         var schedule = o.CreateSchedule();
-        torch.manual_seed(o.Seed);
         using var model = new DiffusionUNet(o.BaseChannels, o.Timesteps, classes);
         model.to(device);
         using var ema = o.EmaDecay > 0 ? new DiffusionEma(model, o.EmaDecay) : null;

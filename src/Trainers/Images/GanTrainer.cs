@@ -54,11 +54,8 @@ public sealed class GanTrainer : IEstimator<ITransformer>
     public ImageTrainingResult Train(IDataView input)
     {
         var o = _options;
-        var data = ImageTrainingData.Read(input, o.PixelColumnName, ImageTransformsCatalog.MnistPixelCount, o.LabelColumnName, o.ClassCount);
-        var device = TrainingDevice.Resolve(o.Device);
-        if (o.Threads > 0) torch.set_num_threads(o.Threads);
+        var (data, device) = TrainingLoop.Prepare(input, o, o.PixelColumnName, o.LabelColumnName, o.ClassCount);
         int classes = o.LabelColumnName is null ? 0 : o.ClassCount;
-        torch.manual_seed(o.Seed);
         using ImageGenerator generator = o.Architecture == GanArchitecture.Dcgan
             ? new DcganGenerator(o.LatentSize, classes)
             : new MlpGenerator(o.LatentSize, data.Features, classes);

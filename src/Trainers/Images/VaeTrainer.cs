@@ -51,10 +51,7 @@ public sealed class VaeTrainer : IEstimator<ITransformer>
     public ImageTrainingResult Train(IDataView input)
     {
         var o = _options;
-        var data = ImageTrainingData.Read(input, o.PixelColumnName, ImageTransformsCatalog.MnistPixelCount, null, 0);
-        var device = TrainingDevice.Resolve(o.Device);
-        if (o.Threads > 0) torch.set_num_threads(o.Threads);
-        torch.manual_seed(o.Seed);
+        var (data, device) = TrainingLoop.Prepare(input, o, o.PixelColumnName, null, 0);
         using ImageVae vae = o.Architecture == VaeArchitecture.Convolutional
             ? new ConvVae(o.LatentSize, o.HiddenSize)
             : new MlpVae(o.LatentSize, data.Features, o.HiddenSize, o.HiddenLayers);

@@ -167,6 +167,20 @@ internal static class TrainingLoop
         };
     }
 
+    /// <summary>
+    /// What every image trainer does before building its model: reads the training rows, resolves the device, applies the
+    /// thread count and seeds TorchSharp's default generator (initial weights).
+    /// </summary>
+    public static (ImageTrainingData Data, torch.Device Device) Prepare(Microsoft.ML.IDataView input, GenerativeTrainerOptions options,
+        string pixelColumn, string? labelColumn, int classCount)
+    {
+        var data = ImageTrainingData.Read(input, pixelColumn, Transforms.Images.ImageTransformsCatalog.MnistPixelCount, labelColumn, classCount);
+        var device = TrainingDevice.Resolve(options.Device);
+        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+        torch.manual_seed(options.Seed);
+        return (data, device);
+    }
+
     /// <summary>A natively owned copy of <paramref name="staged"/> (which wraps a pinned managed array) on <paramref name="device"/>.</summary>
     private static torch.Tensor NativeCopy(torch.Tensor staged, torch.Device device)
     {

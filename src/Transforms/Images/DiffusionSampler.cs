@@ -128,24 +128,6 @@ public static class DiffusionSampler
     }
 
     /// <summary>Standard-normal noise of step <paramref name="stepIndex"/> for the row of <paramref name="seed"/> (SplitMix64 + Box–Muller).</summary>
-    internal static void StepNoise(int seed, int stepIndex, Span<float> destination)
-    {
-        ulong state = 0xD1B54A32D192ED03UL * (ulong)(uint)seed ^ 0x9E3779B97F4A7C15UL * (ulong)(stepIndex + 1) ^ 0x5DEECE66DUL;
-        for (int i = 0; i < destination.Length; i += 2)
-        {
-            double u1 = (Next(ref state) >> 11) * (1.0 / (1UL << 53));
-            double u2 = (Next(ref state) >> 11) * (1.0 / (1UL << 53));
-            double radius = Math.Sqrt(-2.0 * Math.Log(1.0 - u1));
-            destination[i] = (float)(radius * Math.Cos(2 * Math.PI * u2));
-            if (i + 1 < destination.Length) destination[i + 1] = (float)(radius * Math.Sin(2 * Math.PI * u2));
-        }
-    }
-
-    private static ulong Next(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    internal static void StepNoise(int seed, int stepIndex, Span<float> destination) =>
+        LatentSampler.Fill(0xD1B54A32D192ED03UL * (ulong)(uint)seed ^ 0x9E3779B97F4A7C15UL * (ulong)(stepIndex + 1) ^ 0x5DEECE66DUL, destination);
 }

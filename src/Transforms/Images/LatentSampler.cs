@@ -8,8 +8,11 @@ public static class LatentSampler
 {
     /// <summary>Fills <paramref name="destination"/> with N(0, 1) values derived from <paramref name="seed"/>.</summary>
     public static void Sample(int seed, Span<float> destination)
+        => Fill(0x9E3779B97F4A7C15UL * (ulong)(uint)seed + 0x632BE59BD9B4E019UL, destination);
+
+    /// <summary>Fills <paramref name="destination"/> with standard-normal values (Box–Muller over SplitMix64) from the generator state <paramref name="state"/>.</summary>
+    internal static void Fill(ulong state, Span<float> destination)
     {
-        ulong state = 0x9E3779B97F4A7C15UL * (ulong)(uint)seed + 0x632BE59BD9B4E019UL;
         for (int i = 0; i < destination.Length; i += 2)
         {
             double u1 = (Next(ref state) >> 11) * (1.0 / (1UL << 53));
