@@ -31,6 +31,24 @@ public sealed class ConvolutionalModelTests
     }
 
     [TestMethod]
+    public void ConditionalDcganDiscriminatorJudgesImageAndClassTogether()
+    {
+        // A class term added only at the output would make D(x, a) − D(x, b) the same for every image x, so the
+        // generator could ignore its label; with the class as input planes that difference depends on the image.
+        torch.manual_seed(3);
+        using var d = new DcganDiscriminator(classCount: 10);
+        d.eval();
+        using var scope = NewDisposeScope();
+        var images = rand(4, 784) * 2 - 1;
+        var logitsA = d.forward(images, full(4, 2, dtype: ScalarType.Int64)).flatten();
+        var logitsB = d.forward(images, full(4, 7, dtype: ScalarType.Int64)).flatten();
+        var difference = (logitsA - logitsB).data<float>().ToArray();
+        Assert.AreEqual(4, difference.Length);
+        Assert.IsGreaterThan(1e-4f, difference.Max() - difference.Min(), $"class effect per image: {string.Join(", ", difference)}");
+        Assert.ThrowsExactly<ArgumentNullException>(() => d.forward(images, null));
+    }
+
+    [TestMethod]
     public void DcganGeneratorOnnxExportMatchesTorchSharpInEvalMode()
     {
         foreach (int classes in new[] { 0, 10 })
