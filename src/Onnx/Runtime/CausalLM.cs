@@ -229,6 +229,7 @@ public sealed class CausalLM : IDisposable
 
     private static (SessionOptions, ExecutionProvider) CreateSessionOptions(CausalLMOptions options)
     {
+        OnnxRuntimeNative.EnsureAvailable();
         var so = new SessionOptions
         {
             IntraOpNumThreads = options.IntraOpNumThreads,

@@ -59,6 +59,7 @@ public sealed class MaskedLM : IDisposable
         var config = MaskedLMConfig.Load(Path.Combine(folder, MaskedLMConfig.FileName));
         var tokenizer = MaskedLMTokenizer.Load(folder, config);
         string modelPath = ResolveModelFile(folder);
+        OnnxRuntimeNative.EnsureAvailable();
         using var options = new SessionOptions { IntraOpNumThreads = intraOpNumThreads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         var session = new InferenceSession(modelPath, options);
         if (!session.InputMetadata.ContainsKey("input_ids") || !session.OutputMetadata.ContainsKey("logits"))

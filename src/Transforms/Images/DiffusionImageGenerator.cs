@@ -118,6 +118,7 @@ internal sealed class OnnxDenoiser : IDisposable
     {
         if (sha256 is not null) FileFingerprint.Verify(path, sha256, "diffusion denoiser");
         else if (!File.Exists(path)) throw new FileNotFoundException($"Diffusion denoiser '{path}' is missing.", path);
+        Aigc.MLNet.Onnx.Runtime.OnnxRuntimeNative.EnsureAvailable();
         using var options = new SessionOptions();
         if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
         return new InferenceSession(path, options);

@@ -112,6 +112,7 @@ internal sealed class ImageModelRuntime : IDisposable
         if (file is null) return null;
         string path = Path.Combine(Config.Folder, file);
         FileFingerprint.Verify(path, sha ?? "", what);
+        Aigc.MLNet.Onnx.Runtime.OnnxRuntimeNative.EnsureAvailable();
         using var options = new SessionOptions();
         if (Config.IntraOpThreads > 0) options.IntraOpNumThreads = Config.IntraOpThreads;
         return new InferenceSession(path, options);

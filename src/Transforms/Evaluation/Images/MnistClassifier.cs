@@ -45,6 +45,7 @@ public sealed class MnistClassifier : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
         if (!File.Exists(onnxPath))
             throw new FileNotFoundException($"MNIST classifier model '{onnxPath}' does not exist; train it with bench/MnistClassifier.", onnxPath);
+        Aigc.MLNet.Onnx.Runtime.OnnxRuntimeNative.EnsureAvailable();
         var session = new InferenceSession(onnxPath);
         try
         {
