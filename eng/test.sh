@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test project and prints the totals as one line: "N passed, N failed".
-# Sets up the machine and fetches data first (both idempotent). Extra arguments go to `dotnet test`.
+# Sets up the machine, fetches data and packs the library packages into artifacts/packages first (all idempotent):
+# the package and notebook tests install from that local feed. Extra arguments go to `dotnet test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash eng/setup.sh
 bash eng/fetch-data.sh
+bash eng/pack.sh
 results=artifacts/test-results
 rm -rf "$results"
 set +e

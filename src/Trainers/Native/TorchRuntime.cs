@@ -231,9 +231,9 @@ public static class TorchRuntime
         string? assemblyDir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
         if (!string.IsNullOrEmpty(assemblyDir))
             yield return Path.GetFullPath(Path.Combine(assemblyDir, "..", "..", "..", ".."));   // <root>/torchsharp/<ver>/lib/<tfm>
+        // NuGet's global packages folder, as NuGet itself resolves it.
         if (Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages) yield return packages;
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (home.Length > 0) yield return Path.Combine(home, ".nuget", "packages");
+        else if (Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) is { Length: > 0 } home) yield return Path.Combine(home, ".nuget", "packages");
     }
 
     private static IEnumerable<string> NativeSearchDirectories() =>
