@@ -3,9 +3,9 @@ using System.Diagnostics;
 namespace Aigc.MLNet.Cli.Tests;
 
 /// <summary>
-/// Packs src/Cli as a .NET tool, installs it from a local feed into a temporary tool path and runs it. The package
-/// carries TorchSharp's libtorch (about 490 MB compressed, 1.3 GB installed), so packing and installing take minutes
-/// on a busy 2-core machine (28 s when quiet); AIGC_PACK_TEST=0 skips it (see README, "Installing the tool").
+/// Installs the aigc tool packed by eng/pack.sh from a local feed into a temporary tool path and runs it. The linux-x64
+/// package carries TorchSharp's libtorch (about 140 MB compressed, 520 MB installed), so installing takes a while on a
+/// busy 2-core machine; AIGC_PACK_TEST=0 skips it (see README, "Installing the tool").
 /// </summary>
 [TestClass]
 public sealed class ToolPackageTests
@@ -17,14 +17,19 @@ public sealed class ToolPackageTests
     public void Pack_InstallAsTool_HelpUsageErrorAndATinyTrainingRun()
     {
         if (Environment.GetEnvironmentVariable(EnableVariable) == "0")
-            Assert.Inconclusive($"{EnableVariable}=0: packing and installing the aigc tool (≈ 490 MB package) skipped.");
+            Assert.Inconclusive($"{EnableVariable}=0: packing and installing the aigc tool (≈ 140 MB package) skipped.");
         string repo = RepositoryRoot();
-        // bin/<Configuration>/net10.0/: pack the configuration this test was built with, without building again.
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        // eng/pack.sh (run by eng/test.sh) writes the tool's packages beside the libraries: a pointer package and the
+        // linux-x64 package (.NET 10 RID-specific tool packages). The test installs them as a user would.
+        string artifacts = Path.Combine(repo, "artifacts", "packages");
         using var tmp = new TempFolder();
         string feed = tmp.File("feed"), tools = tmp.File("tools");
         Directory.CreateDirectory(feed);
-        // Only the local feed: the install must not depend on nuget.org.
+        string[] toolPackages = Directory.Exists(artifacts) ? Directory.GetFiles(artifacts, "Aigc.MLNet.Cli.*.nupkg") : [];
+        if (toolPackages.Length != 2)
+            Assert.Fail($"Expected the aigc tool's two packages in {artifacts}, found {toolPackages.Length}: run `bash eng/pack.sh` first (eng/test.sh does).");
+        foreach (string file in toolPackages) File.Copy(file, Path.Combine(feed, Path.GetFileName(file)));
+        // Only the local feed: the install must not depend on any other source.
         File.WriteAllText(tmp.File("nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -35,15 +40,17 @@ public sealed class ToolPackageTests
             </configuration>
             """);
 
-        var pack = Run("dotnet", ["pack", Path.Combine(repo, "src", "Cli", "Aigc.MLNet.Cli.csproj"), "-c", configuration, "--no-build", "-o", feed, "--nologo"], TimeSpan.FromMinutes(15));
-        Assert.AreEqual(0, pack.Code, pack.Output);
-        string package = Directory.GetFiles(feed, "Aigc.MLNet.Cli.*.nupkg").Single();
-        using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
+        string ridPackage = toolPackages.Single(f => Path.GetFileName(f).StartsWith("Aigc.MLNet.Cli.linux-x64.", StringComparison.Ordinal));
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(ridPackage))
         {
             var names = zip.Entries.Select(e => e.FullName).ToArray();
             Assert.IsTrue(names.Any(n => n.EndsWith("/aigc.dll", StringComparison.Ordinal)), "the tool's entry assembly is packed");
             Assert.IsTrue(names.Any(n => n.EndsWith("DotnetToolSettings.xml", StringComparison.Ordinal)), "packed as a .NET tool");
             Assert.IsTrue(names.Any(n => n.EndsWith("libtorch_cpu.so", StringComparison.Ordinal)), "libtorch travels with the tool (train verbs need it)");
+            foreach (string unused in new[] { "libtorch_python.so", "libtorchbind_test.so", "onnxruntime.dll", "libLdaNative.so.dbg" })
+                Assert.IsFalse(names.Any(n => n.EndsWith("/" + unused, StringComparison.Ordinal)), $"{unused} is never loaded by the linux-x64 tool");
+            Assert.IsFalse(names.Any(n => n.Contains("/runtimes/win", StringComparison.Ordinal) || n.Contains("/runtimes/osx", StringComparison.Ordinal)),
+                "no other platform's natives in the linux-x64 package");
         }
 
         var install = Run("dotnet", ["tool", "install", "--tool-path", tools, "--configfile", tmp.File("nuget.config"), "Aigc.MLNet.Cli"], TimeSpan.FromMinutes(10));
