@@ -1,26 +1,70 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.CodeAnalysis.CSharp.Scripting;
-using Microsoft.CodeAnalysis.Scripting;
 
 namespace Aigc.MLNet.Notebooks.Tests;
 
-/// <summary>A code cell of a notebook.</summary>
-public sealed record NotebookCell(int Index, string Source);
+/// <summary>What the kernel host reported for one code cell (its 1-based position among all cells).</summary>
+public sealed record CellReport(int Cell, double Seconds, List<string> Errors, List<string> Html);
+
+/// <summary>What the kernel host reported for one notebook.</summary>
+public sealed record KernelReport(string Notebook, bool Succeeded, List<CellReport> Cells);
+
+/// <summary>The outcome of one notebook run: exit code, the host's log, its report and the executed notebook's path.</summary>
+public sealed record NotebookRun(int ExitCode, string Log, KernelReport? Report, string ExecutedNotebook);
 
 /// <summary>
-/// Reads Polyglot .ipynb files and runs their C# cells in order as one Roslyn script. The notebooks' <c>#r</c> lines
-/// (paths to the built assemblies, or <c>nuget:</c> packages) are translated into references to the assemblies this
-/// test was built with; any other magic command fails the run.
+/// Runs notebooks with tests/Aigc.MLNet.NotebookKernel: the .NET Interactive C# kernel in a child process whose
+/// NuGet restores see the local feed through a user-level config (as notebooks/README.md tells users to set up) and a
+/// packages folder where the Aigc.MLNet packages are extracted afresh.
 /// </summary>
-public static partial class NotebookRunner
+internal static partial class NotebookRunner
 {
     /// <summary>Environment variable the notebooks read to shrink their sizes.</summary>
     public const string SmallSizesVariable = "AIGC_NOTEBOOK_SMALL";
 
-    /// <summary>Checks the Polyglot metadata and returns the C# code cells.</summary>
-    public static IReadOnlyList<NotebookCell> ReadCells(string path)
+    /// <summary>The kernel host's entry assembly, built beside this test project in the same configuration.</summary>
+    public static string KernelHost
+    {
+        get
+        {
+            // <repo>/tests/Aigc.MLNet.Notebooks.Tests/bin/<Configuration>/<tfm>/
+            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var configuration = tfm.Parent!;
+            string project = configuration.Parent!.Parent!.FullName;
+            string host = Path.Combine(Path.GetDirectoryName(project)!, "Aigc.MLNet.NotebookKernel", "bin", configuration.Name, tfm.Name, "Aigc.MLNet.NotebookKernel.dll");
+            if (!File.Exists(host)) Assert.Fail($"{host} is missing: build the solution first.");
+            return host;
+        }
+    }
+
+    /// <summary>Where the datasets were fetched (eng/fetch-data.sh): passed on, since the child's home folder is a fresh one.</summary>
+    public static string DataRoot =>
+        Environment.GetEnvironmentVariable("AIGC_DATA_DIR") is { Length: > 0 } d ? d
+            : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "aigc-mlnet");
+
+    /// <summary>Runs <paramref name="notebook"/> in the kernel; the executed copy (with outputs) is written to <paramref name="executedNotebook"/>.</summary>
+    public static NotebookRun Run(ConsumerWorkspace workspace, string home, string notebook, string executedNotebook, bool small, TimeSpan timeout)
+    {
+        string report = executedNotebook + ".report.json";
+        var environment = new Dictionary<string, string?>
+        {
+            ["HOME"] = home,
+            ["AIGC_DATA_DIR"] = DataRoot,
+            [SmallSizesVariable] = small ? "1" : null,
+        };
+        var (code, log) = workspace.Run("dotnet", [KernelHost, notebook, "--output", executedNotebook, "--report", report],
+            Path.GetDirectoryName(notebook)!, timeout, environment);
+        KernelReport? parsed = File.Exists(report) ? JsonSerializer.Deserialize<KernelReport>(File.ReadAllText(report)) : null;
+        return new NotebookRun(code, log, parsed, executedNotebook);
+    }
+
+    /// <summary>The base64 PNGs among the HTML a run displayed (the last version of each displayed value).</summary>
+    public static List<string> Pictures(KernelReport report) =>
+        report.Cells.SelectMany(c => c.Html).SelectMany(h => PngData().Matches(h).Select(m => m.Groups[1].Value)).ToList();
+
+    /// <summary>The source of every code cell, checking the Polyglot metadata on the way.</summary>
+    public static List<string> CodeCells(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var root = doc.RootElement;
@@ -30,104 +74,38 @@ public static partial class NotebookRunner
             throw new InvalidDataException($"{path}: kernelspec.name must be .net-csharp.");
         if (meta.GetProperty("language_info").GetProperty("name").GetString() != "polyglot-notebook")
             throw new InvalidDataException($"{path}: language_info.name must be polyglot-notebook.");
-        var cells = new List<NotebookCell>();
-        int index = 0;
+        var cells = new List<string>();
         foreach (var cell in root.GetProperty("cells").EnumerateArray())
         {
-            index++;
             if (cell.GetProperty("cell_type").GetString() != "code") continue;
-            string kernel = cell.GetProperty("metadata").GetProperty("polyglot_notebook").GetProperty("kernelName").GetString() ?? "";
-            if (kernel != "csharp") throw new InvalidDataException($"{path}: cell {index} uses kernel '{kernel}'; only csharp cells are supported.");
             var src = cell.GetProperty("source");
-            string text = src.ValueKind == JsonValueKind.Array ? string.Concat(src.EnumerateArray().Select(s => s.GetString())) : src.GetString() ?? "";
-            cells.Add(new NotebookCell(index, text));
+            cells.Add(src.ValueKind == JsonValueKind.Array ? string.Concat(src.EnumerateArray().Select(s => s.GetString())) : src.GetString() ?? "");
         }
         return cells;
     }
 
-    /// <summary>
-    /// Translates the <c>#r</c> lines of a cell: each must name an assembly present in <paramref name="binFolder"/>
-    /// (by file name for paths, by package id for <c>nuget:</c>); returns the code without them and the assemblies named.
-    /// </summary>
-    public static (string Code, List<string> References) TranslateDirectives(string source, string binFolder)
+    /// <summary>Writes a notebook of C# code cells with Polyglot metadata (for tests of the kernel host itself).</summary>
+    public static void WriteNotebook(string path, params string[] cells)
     {
-        var references = new List<string>();
-        var code = new List<string>();
-        foreach (string line in source.Split('\n'))
+        var notebook = new
         {
-            string trimmed = line.Trim();
-            var r = ReferenceDirective().Match(trimmed);
-            if (r.Success)
+            cells = cells.Select(c => new Dictionary<string, object?>
             {
-                string target = r.Groups[1].Value;
-                string file;
-                if (target.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase))
-                {
-                    string id = target["nuget:".Length..].Split(',')[0].Trim();
-                    file = id + ".dll";
-                }
-                else
-                {
-                    file = Path.GetFileName(target.Replace('\\', '/'));
-                }
-                string local = Path.Combine(binFolder, file);
-                if (!File.Exists(local)) throw new InvalidOperationException($"#r \"{target}\": {file} is not among the built assemblies in {binFolder}.");
-                references.Add(local);
-                code.Add("");
-                continue;
-            }
-            if (trimmed.StartsWith("#!", StringComparison.Ordinal) || trimmed.StartsWith("#i ", StringComparison.Ordinal))
-                throw new InvalidOperationException($"Magic command '{trimmed}' is not supported by the notebook test; use plain C#.");
-            code.Add(line.TrimEnd('\r'));
-        }
-        return (string.Join("\n", code), references);
+                ["cell_type"] = "code", ["execution_count"] = null,
+                ["metadata"] = new { polyglot_notebook = new { kernelName = "csharp" } },
+                ["outputs"] = Array.Empty<object>(), ["source"] = c,
+            }),
+            metadata = new Dictionary<string, object>
+            {
+                ["kernelspec"] = new { display_name = ".NET (C#)", language = "C#", name = ".net-csharp" },
+                ["language_info"] = new { name = "polyglot-notebook" },
+                ["polyglot_notebook"] = new { kernelInfo = new { defaultKernelName = "csharp", items = new[] { new { aliases = Array.Empty<string>(), name = "csharp" } } } },
+            },
+            nbformat = 4, nbformat_minor = 5,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(notebook));
     }
 
-    [GeneratedRegex("^#r\\s+\"([^\"]+)\"\\s*$")]
-    private static partial Regex ReferenceDirective();
-
-    /// <summary>Runs all cells of <paramref name="path"/> in order, in <paramref name="workingFolder"/>; returns the displayed values.</summary>
-    public static async Task<NotebookGlobals> RunAsync(string path, string workingFolder, Action<string>? log = null)
-    {
-        string bin = AppContext.BaseDirectory;
-        var globals = new NotebookGlobals();
-        var options = ScriptOptions.Default
-            .WithImports("System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Text", "System.Threading.Tasks")
-            .WithReferences(typeof(NotebookGlobals).Assembly)
-            .WithEmitDebugInformation(false)
-            .WithOptimizationLevel(Microsoft.CodeAnalysis.OptimizationLevel.Release);
-        ScriptState<object>? state = null;
-        string previous = Directory.GetCurrentDirectory();
-        Directory.SetCurrentDirectory(workingFolder);
-        try
-        {
-            foreach (var cell in ReadCells(path))
-            {
-                var (code, refs) = TranslateDirectives(cell.Source, bin);
-                if (refs.Count > 0) options = options.AddReferences(refs.Select(r => Assembly.LoadFrom(r)));
-                if (string.IsNullOrWhiteSpace(code)) continue;
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                try
-                {
-                    state = state is null
-                        ? await CSharpScript.RunAsync(code, options, globals, typeof(NotebookGlobals)).ConfigureAwait(false)
-                        : await state.ContinueWithAsync(code, options).ConfigureAwait(false);
-                }
-                catch (CompilationErrorException e)
-                {
-                    throw new InvalidOperationException($"{Path.GetFileName(path)} cell {cell.Index} does not compile:\n{string.Join("\n", e.Diagnostics)}", e);
-                }
-                if (state.Exception is not null)
-                    throw new InvalidOperationException($"{Path.GetFileName(path)} cell {cell.Index} threw: {state.Exception.Message}", state.Exception);
-                // A cell's last expression is displayed, as in Polyglot.
-                if (state.ReturnValue is not null) globals.display(state.ReturnValue);
-                log?.Invoke($"{Path.GetFileName(path)} cell {cell.Index}: {clock.Elapsed.TotalSeconds:F1} s");
-            }
-        }
-        finally
-        {
-            Directory.SetCurrentDirectory(previous);
-        }
-        return globals;
-    }
+    [GeneratedRegex("data:image/png;base64,([A-Za-z0-9+/=]+)")]
+    private static partial Regex PngData();
 }

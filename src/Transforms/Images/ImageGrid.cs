@@ -1,5 +1,4 @@
 using Aigc.MLNet.Onnx.Proto;
-using SkiaSharp;
 
 namespace Aigc.MLNet.Transforms.Images;
 
@@ -30,7 +29,6 @@ public static class ImageGrid
         int rows = (images.Count + columns - 1) / columns;
         int cellW = width + padding, cellH = height + padding;
         int gridW = (columns * cellW + padding) * scale, gridH = (rows * cellH + padding) * scale;
-        using var bitmap = new SKBitmap(new SKImageInfo(gridW, gridH, SKColorType.Gray8, SKAlphaType.Opaque));
         var pixels = new byte[gridW * gridH];
         for (int n = 0; n < images.Count; n++)
         {
@@ -45,10 +43,7 @@ public static class ImageGrid
                         pixels.AsSpan((y0 + y * scale + dy) * gridW + x0 + x * scale, scale).Fill(b);
                 }
         }
-        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
-        using var image2 = SKImage.FromBitmap(bitmap);
-        using var data = image2.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
+        return PngEncoder.EncodeGray8(pixels, gridW, gridH);
     }
 
     /// <summary>Writes the grid as a PNG file, atomically.</summary>

@@ -33,6 +33,34 @@ public sealed class ImageGridTests
     }
 
     [TestMethod]
+    public void ManagedPngEncoder_DecodesToTheSamePixels()
+    {
+        // Gray: a 5x3 gradient; RGB: a 4x2 image whose channels differ per pixel. Skia decodes both independently.
+        byte[] gray = Enumerable.Range(0, 15).Select(i => (byte)(i * 17)).ToArray();
+        using (var g = SKBitmap.Decode(PngEncoder.EncodeGray8(gray, 5, 3)))
+        {
+            Assert.AreEqual(5, g.Width);
+            Assert.AreEqual(3, g.Height);
+            for (int i = 0; i < 15; i++) Assert.AreEqual(gray[i], g.GetPixel(i % 5, i / 5).Red, $"pixel {i}");
+        }
+        byte[] rgb = Enumerable.Range(0, 24).Select(i => (byte)(i * 10 + 3)).ToArray();
+        using (var c = SKBitmap.Decode(PngEncoder.EncodeRgb24(rgb, 4, 2)))
+        {
+            Assert.AreEqual(4, c.Width);
+            for (int p = 0; p < 8; p++)
+            {
+                var px = c.GetPixel(p % 4, p / 4);
+                Assert.AreEqual((rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2]), (px.Red, px.Green, px.Blue), $"pixel {p}");
+            }
+        }
+        // CRC-32 check value of "123456789" (the standard test vector).
+        Assert.AreEqual(0xCBF43926u, PngEncoder.Crc32.Update(0xFFFFFFFFu, "123456789"u8) ^ 0xFFFFFFFFu);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => PngEncoder.EncodeRgb24(new byte[5], 2, 2));
+        StringAssert.Contains(e.Message, "expected 2x2x3 = 12");
+        StringAssert.StartsWith(PngEncoder.ToHtml([1, 2, 3], "a<b"), "<img src=\"data:image/png;base64,AQID\" alt=\"a&lt;b\"");
+    }
+
+    [TestMethod]
     public void InterpolationStripRunsFromOneReconstructionToTheOther()
     {
         var models = new TinyImageModels();

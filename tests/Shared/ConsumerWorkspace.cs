@@ -1,10 +1,11 @@
 using System.Diagnostics;
 
-namespace Aigc.MLNet.Packages.Tests;
+namespace Aigc.MLNet.Testing;
 
 /// <summary>
-/// A temporary folder outside the repository where fresh console apps install the Aigc.MLNet packages from the local
-/// feed (artifacts/packages), as a user's app would: its nuget.config adds the feed to the machine's usual sources.
+/// A temporary folder outside the repository where fresh console apps and notebooks install the Aigc.MLNet packages
+/// from the local feed (artifacts/packages), as a user would: its nuget.config (or, for notebooks, the user-level NuGet
+/// config of a home folder of its own) adds the feed to the machine's usual sources.
 /// </summary>
 /// <remarks>
 /// The packages are re-packed with the same version during development, and NuGet never refreshes an extracted
@@ -35,7 +36,7 @@ internal sealed class ConsumerWorkspace : IDisposable
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
-                <add key="aigc-local" value="{Feed}" />
+                <add key="aigc-workspace-feed" value="{Feed}" />
               </packageSources>
             </configuration>
             """);
@@ -97,11 +98,32 @@ internal sealed class ConsumerWorkspace : IDisposable
         Assert.AreEqual(0, added.Code, $"dotnet add package {id} {version}:\n{added.Output}");
     }
 
+    /// <summary>
+    /// A home folder for child processes whose user-level NuGet config has the machine's default sources plus the local
+    /// feed, made with `dotnet nuget add source` exactly as notebooks/README.md tells users. Tools that restore in
+    /// folders of their own (the .NET Interactive kernel's #r "nuget:") read only that config.
+    /// </summary>
+    public string CreateHome()
+    {
+        string home = Path.Combine(Root, "home");
+        Directory.CreateDirectory(home);
+        // Run from the file-system root: NuGet refuses a source that a nuget.config above the working folder (this workspace's) already lists.
+        var added = Run("dotnet", ["nuget", "add", "source", Feed, "--name", "aigc-local"], Path.GetPathRoot(home)!, TimeSpan.FromMinutes(2), new() { ["HOME"] = home });
+        Assert.AreEqual(0, added.Code, $"dotnet nuget add source:\n{added.Output}");
+        return home;
+    }
+
     /// <summary>`dotnet run -c Release -- args` in the app folder.</summary>
     public (int Code, string Output) RunApp(string app, params string[] args) =>
         Run("dotnet", ["run", "-c", "Release", "--", .. args], app, TimeSpan.FromMinutes(10));
 
-    public (int Code, string Output) Run(string file, string[] args, string workingDirectory, TimeSpan timeout)
+    /// <summary>Runs a process with this workspace's packages folder and without the test host's MSBuild variables.</summary>
+    /// <param name="file">Program.</param>
+    /// <param name="args">Arguments.</param>
+    /// <param name="workingDirectory">Working directory.</param>
+    /// <param name="timeout">The process is killed (and the test fails) after this long.</param>
+    /// <param name="environment">Extra environment variables (a null value removes one).</param>
+    public (int Code, string Output) Run(string file, string[] args, string workingDirectory, TimeSpan timeout, Dictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -116,6 +138,8 @@ internal sealed class ConsumerWorkspace : IDisposable
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        foreach (var (key, value) in environment ?? [])
+            start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
