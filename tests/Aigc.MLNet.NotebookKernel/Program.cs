@@ -75,7 +75,6 @@ foreach (var element in document.Elements)
     var outputs = new Dictionary<string, InteractiveDocumentOutputElement>();
     var order = new List<string>();
     var errors = new List<string>();
-    var htmls = new List<string>();
     int anonymous = 0;
     void Put(string id, InteractiveDocumentOutputElement output)
     {
@@ -90,11 +89,10 @@ foreach (var element in document.Elements)
                 var ret = new ReturnValueElement { ExecutionOrder = element.ExecutionOrder };
                 foreach (var f in r.FormattedValues) ret.Data[f.MimeType] = f.Value;
                 Put(r.ValueId ?? $"anon{anonymous++}", ret);
-                htmls.AddRange(r.FormattedValues.Where(f => f.MimeType == HtmlFormatter.MimeType).Select(f => f.Value));
                 break;
             case DisplayEvent d when d is DisplayedValueProduced or DisplayedValueUpdated:
+                // An update (e.g. package-restore progress) replaces the output it updates, as in the notebook front end.
                 Put(d.ValueId ?? $"anon{anonymous++}", new DisplayElement(d.FormattedValues.ToDictionary(f => f.MimeType, f => (object)f.Value)));
-                htmls.AddRange(d.FormattedValues.Where(f => f.MimeType == HtmlFormatter.MimeType).Select(f => f.Value));
                 break;
             case StandardOutputValueProduced o:
                 Put($"anon{anonymous++}", new TextElement(string.Concat(o.FormattedValues.Select(f => f.Value)), "stdout"));
@@ -112,6 +110,13 @@ foreach (var element in document.Elements)
         }
     }
     foreach (string id in order) element.Outputs.Add(outputs[id]);
+    var htmls = order.Select(id => outputs[id] switch
+        {
+            DisplayElement d => d.Data,
+            ReturnValueElement r => r.Data,
+            _ => null,
+        })
+        .Select(data => data is not null && data.TryGetValue(HtmlFormatter.MimeType, out var html) ? html as string : null).OfType<string>().ToList();
     errors = errors.Distinct().ToList();
     report.Add(new CellReport(cellNumber, clock.Elapsed.TotalSeconds, errors, htmls));
     Console.Error.WriteLine($"{Path.GetFileName(notebookPath)} cell {cellNumber}: {clock.Elapsed.TotalSeconds:F1} s{(errors.Count > 0 ? " FAILED" : "")}");
