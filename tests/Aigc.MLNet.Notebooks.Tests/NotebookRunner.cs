@@ -46,7 +46,7 @@ internal static partial class NotebookRunner
     /// <summary>Runs <paramref name="notebook"/> in the kernel; the executed copy (with outputs) is written to <paramref name="executedNotebook"/>.</summary>
     public static NotebookRun Run(ConsumerWorkspace workspace, string home, string notebook, string executedNotebook, bool small, TimeSpan timeout)
     {
-        string report = executedNotebook + ".report.json";
+        string report = Path.Combine(workspace.Root, Path.GetFileName(executedNotebook) + $".{Guid.NewGuid():N}.report.json");
         var environment = new Dictionary<string, string?>
         {
             ["HOME"] = home,

@@ -74,11 +74,14 @@ internal static class GenerateCommands
     /// <summary>Fails early, with the numbers, when prompt + new tokens cannot fit the model's positions.</summary>
     internal static void CheckContext(CausalLM lm, IReadOnlyList<string> prompts, GenerationOptions options)
     {
-        if (lm.Config.MaxPositions is not int context || lm.Tokenizer is null) return;
+        // A sliding context window (the default for models trained here) has no such limit.
+        if (lm.Config.MaxPositions is not int context || lm.Tokenizer is null || lm.Config.SlidesContext(options)) return;
         int longest = prompts.Max(p => Math.Max(1, lm.Tokenizer.EncodeToIds(p).Count));
-        int total = longest + options.GetMaxNewTokens(longest);
+        long total = (long)longest + options.GetMaxNewTokens(longest);
         if (total > context)
-            throw new CliException($"the longest prompt ({longest} tokens) plus the new tokens ({options.GetMaxNewTokens(longest)}) exceed the model's context of {context} positions; lower --max-new-tokens to at most {Math.Max(0, context - longest)}.");
+            throw new CliException(context - longest >= 1
+                ? $"the longest prompt ({longest} tokens) plus the new tokens ({options.GetMaxNewTokens(longest)}) exceed the model's context of {context} positions; lower --max-new-tokens to at most {context - longest}, or pass --context-overflow slide to keep generating on the latest tokens."
+                : $"the longest prompt ({longest} tokens) fills the model's context of {context} positions; shorten it, or pass --context-overflow slide to keep its last tokens.");
     }
 
     private static Command Images(CliContext context)

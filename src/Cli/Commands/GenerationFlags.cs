@@ -52,11 +52,18 @@ public sealed class GenerationFlags
     /// <summary>--output-scores.</summary>
     public Option<bool> OutputScores { get; } = new("--output-scores") { Description = "Print the per-token log-probabilities and the sequence score." };
 
+    /// <summary>--context-overflow.</summary>
+    public Option<string?> ContextOverflow { get; } = CreateContextOverflow();
+
+    /// <summary>--context-slide-stride.</summary>
+    public Option<int?> ContextSlideStride { get; } = new("--context-slide-stride") { Description = "With --context-overflow slide: tokens generated between two slides of the window (1 = nanoGPT; default n_positions / 4)." };
+
     /// <summary>All flags, in help order.</summary>
     public IEnumerable<Option> All =>
     [
         MaxNewTokens, MaxLength, MinNewTokens, DoSample, Temperature, TopK, TopP, NumBeams, LengthPenalty, EarlyStopping,
         NumReturnSequences, RepetitionPenalty, NoRepeatNgramSize, BadWordsIds, EosTokenId, PadTokenId, Stop, Seed, OutputScores,
+        ContextOverflow, ContextSlideStride,
     ];
 
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
@@ -89,6 +96,8 @@ public sealed class GenerationFlags
         if (Has(Stop)) o.StopSequences = parse.GetValue(Stop)!.Select(Unescape).ToArray();
         if (Has(Seed)) o.Seed = parse.GetValue(Seed);
         if (Has(OutputScores)) o.OutputScores = parse.GetValue(OutputScores);
+        if (Has(ContextOverflow)) o.ContextOverflow = parse.GetValue(ContextOverflow) == "slide" ? Onnx.Generation.ContextOverflow.SlideWindow : Onnx.Generation.ContextOverflow.Stop;
+        if (Has(ContextSlideStride)) o.ContextSlideStride = parse.GetValue(ContextSlideStride);
         try
         {
             o.Validate();
@@ -103,6 +112,16 @@ public sealed class GenerationFlags
     /// <summary>The beam stopping rule of --early-stopping: "never" is Hugging Face's third value; null follows GenerationOptions.EarlyStopping.</summary>
     public BeamEarlyStopping? EarlyStoppingRule(ParseResult parse) =>
         parse.GetResult(EarlyStopping) is { Implicit: false } && parse.GetValue(EarlyStopping) == "never" ? BeamEarlyStopping.Never : null;
+
+    private static Option<string?> CreateContextOverflow()
+    {
+        var option = new Option<string?>("--context-overflow")
+        {
+            Description = "At the model's context length (n_positions): stop, or slide the window over the latest tokens and keep generating. Default: the model's (slide for models trained with aigc, stop for converted GPT-2).",
+        };
+        option.AcceptOnlyFromAmong("stop", "slide");
+        return option;
+    }
 
     private static Option<string?> CreateEarlyStopping()
     {

@@ -31,6 +31,7 @@ internal sealed class BeamSearch : IDisposable
     private readonly int[] _sourceRows;
     private readonly BeamHypotheses[] _hypotheses;
     private readonly bool[] _done;
+    private readonly int[] _windowStart;
     private readonly int[] _promptLength;
     private readonly int[] _maxNew;
     private int _generated;
@@ -61,6 +62,7 @@ internal sealed class BeamSearch : IDisposable
         _nextTokens = new int[_rows];
         _sourceRows = new int[_rows];
         _hypotheses = new BeamHypotheses[_batch];
+        _windowStart = new int[_batch];
         _done = new bool[_batch];
         int candidates = Math.Max(2, 1 + request.EosTokenIds.Length) * _beams;
         _candScore = new double[candidates];
@@ -83,7 +85,7 @@ internal sealed class BeamSearch : IDisposable
             for (int k = 0; k < _beams; k++)
             {
                 int r = b * _beams + k;
-                rowPrompts[r] = prompt;
+                rowPrompts[r] = request.Window(prompt, prompt.Length, ref _windowStart[b]);
                 _promptLength[r] = prompt.Length;
                 _sequences[r] = new int[prompt.Length + _maxNew[b]];
                 _spareSequences[r] = new int[prompt.Length + _maxNew[b]];
@@ -95,6 +97,7 @@ internal sealed class BeamSearch : IDisposable
             }
             if (_maxNew[b] <= 0) _done[b] = true;
         }
+        if (request.SlideWindow > 0) longest = Math.Min(longest, request.SlideWindow);
         _session = new DecoderSession(request.Model, _rows, longest, cancellation, hostCache: true);
         try
         {
@@ -136,8 +139,24 @@ internal sealed class BeamSearch : IDisposable
                     _done[b] = true;
                 }
             if (Array.TrueForAll(_done, d => d)) break;
-            _session.ReorderRows(_sourceRows);
-            _session.Append(_nextTokens);
+            if (_request.MustSlide(_session.Length))
+            {
+                // The sequences are already in their new beam order: re-reading their windows also reorders the cache.
+                var windows = new IReadOnlyList<int>[_rows];
+                // All beams of a prompt have the same length, so they share one window start.
+                for (int r = 0; r < _rows; r++)
+                {
+                    int b = r / _beams, start = _windowStart[b];
+                    windows[r] = _request.Window(_sequences[r], _promptLength[r] + _generated, ref start);
+                    if (r % _beams == _beams - 1) _windowStart[b] = start;
+                }
+                _session.Restart(windows, _request.PadTokenId);
+            }
+            else
+            {
+                _session.ReorderRows(_sourceRows);
+                _session.Append(_nextTokens);
+            }
         }
         return Results();
     }

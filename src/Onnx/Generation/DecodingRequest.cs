@@ -33,6 +33,15 @@ internal sealed class DecodingRequest
         if (vocab > 0 && PadTokenId >= vocab)
             throw new ArgumentOutOfRangeException(nameof(options), PadTokenId, $"The pad token id {PadTokenId} (PadTokenId, else the model's pad/eos id) is outside the vocabulary [0, {vocab}).");
         int? maxPositions = model.Config.MaxPositions;
+        if (maxPositions is int window && model.Config.SlidesContext(options))
+        {
+            int stride = options.ContextSlideStride ?? Math.Max(1, window / 4);
+            if (stride >= window)
+                throw new ArgumentOutOfRangeException(nameof(options), stride,
+                    $"{nameof(GenerationOptions.ContextSlideStride)} is {stride}; it must be below the model's n_positions ({window}).");
+            SlideWindow = window;
+            SlideKeep = window - stride + 1;
+        }
         var list = new int[prompts.Count][];
         var maxNew = new int[prompts.Count];
         for (int i = 0; i < prompts.Count; i++)
@@ -49,10 +58,10 @@ internal sealed class DecodingRequest
             for (int j = 0; j < ids.Length; j++)
                 if (ids[j] < 0 || (vocab > 0 && ids[j] >= vocab))
                     throw new ArgumentOutOfRangeException(nameof(prompts), ids[j], $"Prompt {i}, position {j}: token id {ids[j]} is outside the vocabulary [0, {vocab}).");
-            if (maxPositions is int limit && ids.Length >= limit)
-                throw new ArgumentException($"Prompt {i} has {ids.Length} tokens; the model accepts at most {limit} positions (n_positions), leaving no room to generate.", nameof(prompts));
+            if (maxPositions is int limit && ids.Length >= limit && SlideWindow == 0)
+                throw new ArgumentException($"Prompt {i} has {ids.Length} tokens; the model accepts at most {limit} positions (n_positions), leaving no room to generate (GenerationOptions.ContextOverflow = SlideWindow keeps the last tokens instead).", nameof(prompts));
             int n = options.GetMaxNewTokens(ids.Length);
-            if (maxPositions is int cap) n = Math.Min(n, cap - ids.Length);
+            if (maxPositions is int cap && SlideWindow == 0) n = Math.Min(n, cap - ids.Length);
             list[i] = ids;
             maxNew[i] = n;
         }
@@ -91,7 +100,28 @@ internal sealed class DecodingRequest
     /// <summary>Prompt ids per prompt (an empty prompt replaced by the BOS id).</summary>
     public int[][] Prompts { get; }
 
-    /// <summary>New-token budget per prompt (options, capped by the model's n_positions).</summary>
+    /// <summary>n_positions when the context window slides (<see cref="ContextOverflow.SlideWindow"/>), else 0.</summary>
+    public int SlideWindow { get; }
+
+    /// <summary>Tokens a row keeps when its window slides: n_positions − stride + 1.</summary>
+    public int SlideKeep { get; }
+
+    /// <summary>Whether feeding one more position needs a slide: the cache already holds <paramref name="cachedLength"/> positions of n_positions.</summary>
+    public bool MustSlide(int cachedLength) => SlideWindow > 0 && cachedLength + 1 > SlideWindow;
+
+    /// <summary>
+    /// The tokens a row feeds from <paramref name="start"/> on (its window's first position in the sequence): when the
+    /// window would outgrow n_positions it moves to the last <see cref="SlideKeep"/> tokens. A row's window depends only
+    /// on its own length, never on the batch: another row's slide re-reads this row's unchanged window.
+    /// </summary>
+    public ArraySegment<int> Window(int[] sequence, int length, ref int start)
+    {
+        length = Math.Min(length, sequence.Length); // a finished beam group keeps stepping with pads it does not store
+        if (SlideWindow > 0 && length - start > SlideWindow) start = length - SlideKeep;
+        return new ArraySegment<int>(sequence, start, length - start);
+    }
+
+    /// <summary>New-token budget per prompt (options; capped by the model's n_positions unless the window slides).</summary>
     public int[] MaxNewTokens { get; }
 
     public bool IsEos(int token) => Array.IndexOf(EosTokenIds, token) >= 0;

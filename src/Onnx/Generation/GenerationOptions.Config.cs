@@ -69,6 +69,8 @@ public sealed partial class GenerationOptions
                         case "pad_token_id": o.PadTokenId = p.Value.GetInt32(); break;
                         case "stop_strings": o.StopSequences = p.Value.ValueKind == JsonValueKind.String ? [p.Value.GetString()!] : p.Value.EnumerateArray().Select(x => x.GetString()!).ToArray(); break;
                         case "output_scores": o.OutputScores = p.Value.GetBoolean(); break;
+                        case "context_overflow": o.ContextOverflow = ParseContextOverflow(p.Value.GetString(), name); break;
+                        case "context_slide_stride": o.ContextSlideStride = p.Value.GetInt32(); break;
                     }
                 }
                 catch (Exception e) when (e is InvalidOperationException or FormatException)
@@ -79,6 +81,14 @@ public sealed partial class GenerationOptions
             return o;
         }
     }
+
+    /// <summary>Reads the <c>context_overflow</c> key of generation_config.json: "slide" or "stop".</summary>
+    internal static ContextOverflow ParseContextOverflow(string? value, string source) => value switch
+    {
+        "slide" => Generation.ContextOverflow.SlideWindow,
+        "stop" => Generation.ContextOverflow.Stop,
+        _ => throw new InvalidDataException($"'{source}': \"context_overflow\" must be \"slide\" or \"stop\", found \"{value}\"."),
+    };
 
     private static int[] IntOrList(JsonElement e)
         => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().Select(x => x.GetInt32()).ToArray() : [e.GetInt32()];

@@ -73,6 +73,21 @@ public sealed partial class GenerationOptions
     /// <summary>HF <c>output_scores</c>: also return the processed scores of every generated token.</summary>
     public bool OutputScores { get; set; }
 
+    /// <summary>
+    /// What happens when a sequence reaches the model's n_positions: <see cref="Generation.ContextOverflow.Stop"/> or
+    /// <see cref="Generation.ContextOverflow.SlideWindow"/>. Null takes the model's default (<c>context_overflow</c> in its
+    /// generation_config.json: models trained with Aigc.MLNet slide; other models, such as converted GPT-2 checkpoints, stop).
+    /// With sliding, <see cref="MaxNewTokens"/> is honoured exactly and prompts longer than the context keep their last tokens.
+    /// </summary>
+    public ContextOverflow? ContextOverflow { get; set; }
+
+    /// <summary>
+    /// With <see cref="Generation.ContextOverflow.SlideWindow"/>: tokens generated between two slides of the window, 1 to
+    /// n_positions − 1 (each slide re-reads n_positions − stride + 1 tokens). 1 matches nanoGPT token for token; larger
+    /// strides re-read less often. Null uses a quarter of n_positions.
+    /// </summary>
+    public int? ContextSlideStride { get; set; }
+
     /// <summary>True when these options select beam search (<see cref="NumBeams"/> &gt; 1).</summary>
     public bool IsBeamSearch => NumBeams > 1;
 
@@ -154,6 +169,10 @@ public sealed partial class GenerationOptions
         }
         if (PadTokenId is int pad && pad < 0)
             throw new ArgumentOutOfRangeException(nameof(PadTokenId), pad, $"{nameof(PadTokenId)} must be 0 or more (or null).");
+        if (ContextSlideStride is int stride && stride < 1)
+            throw new ArgumentOutOfRangeException(nameof(ContextSlideStride), stride, $"{nameof(ContextSlideStride)} must be at least 1 (or null).");
+        if (ContextOverflow is { } overflow && !Enum.IsDefined(overflow))
+            throw new ArgumentOutOfRangeException(nameof(ContextOverflow), overflow, $"{nameof(ContextOverflow)} must be Stop or SlideWindow (or null).");
         if (StopSequences is { } stops)
         {
             for (int i = 0; i < stops.Count; i++)

@@ -22,6 +22,7 @@ internal sealed class SamplingSearch : IDisposable
     private readonly float[]?[] _logProbs;
     private readonly double[] _sumLogProbs;
     private readonly int[] _next;
+    private readonly int[] _windowStart;
     private float[] _scores = [];
     private readonly bool _wantLogProbs;
     private bool _started;
@@ -43,6 +44,7 @@ internal sealed class SamplingSearch : IDisposable
         _logProbs = new float[]?[_rows];
         _sumLogProbs = new double[_rows];
         _next = new int[_rows];
+        _windowStart = new int[_rows];
         _wantLogProbs = options.OutputScores;
         int longest = 0;
         int baseSeed = options.Seed ?? Random.Shared.Next();
@@ -55,13 +57,14 @@ internal sealed class SamplingSearch : IDisposable
             _maxNew[r] = request.MaxNewTokens[p];
             _sequences[r] = new int[prompt.Length + _maxNew[r]];
             prompt.CopyTo(_sequences[r], 0);
-            rowPrompts[r] = prompt;
+            rowPrompts[r] = request.Window(prompt, prompt.Length, ref _windowStart[r]);
             if (options.DoSample) _random[r] = new Random(DecodingRequest.RowSeed(baseSeed, r % _returnSequences));
             _text[r] = request.TextTrackers?.Invoke();
             if (_wantLogProbs) _logProbs[r] = new float[_maxNew[r]];
             longest = Math.Max(longest, prompt.Length + _maxNew[r]);
         }
         _active = _rows;
+        if (request.SlideWindow > 0) longest = Math.Min(longest, request.SlideWindow);
         _session = new DecoderSession(request.Model, _rows, longest, cancellation);
         try
         {
@@ -84,7 +87,11 @@ internal sealed class SamplingSearch : IDisposable
     public bool MoveNext()
     {
         if (_active == 0) return false;
-        if (_started) _session.Append(_next);
+        if (_started)
+        {
+            if (_request.MustSlide(_session.Length)) Slide();
+            else _session.Append(_next);
+        }
         _started = true;
 
         for (int r = 0; r < _rows; r++)
@@ -114,6 +121,19 @@ internal sealed class SamplingSearch : IDisposable
         }
         return _active > 0;
     }
+
+    /// <summary>Re-reads every row's window (the newest token included) from position 0: the cache is full.</summary>
+    private void Slide()
+    {
+        var windows = new IReadOnlyList<int>[_rows];
+        for (int r = 0; r < _rows; r++)
+            windows[r] = _request.Window(_sequences[r], _promptLength[r] + _generated[r], ref _windowStart[r]);
+        _session.Restart(windows, _request.PadTokenId);
+        Slides++;
+    }
+
+    /// <summary>How many times the context window slid (each one prefill of the cropped windows).</summary>
+    public int Slides { get; private set; }
 
     private void Finish(int row, FinishReason reason)
     {

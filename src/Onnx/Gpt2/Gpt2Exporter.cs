@@ -13,6 +13,13 @@ public sealed class Gpt2ExportOptions
 
     /// <summary>How the .onnx file is saved (external data policy); null for defaults (external only past ~2 GB).</summary>
     public OnnxSaveOptions? Save { get; set; }
+
+    /// <summary>
+    /// Written to generation_config.json as <c>context_overflow</c> ("slide" / "stop"): what generation does at n_positions
+    /// unless <see cref="Generation.GenerationOptions.ContextOverflow"/> says otherwise. Null writes nothing, so the model
+    /// stops there as in Hugging Face; the Aigc.MLNet trainers write <see cref="Generation.ContextOverflow.SlideWindow"/>.
+    /// </summary>
+    public Generation.ContextOverflow? ContextOverflow { get; set; }
 }
 
 /// <summary>
@@ -56,14 +63,14 @@ public static class Gpt2Exporter
         model.Save(modelPath, options.Save);
 
         config.Save(Path.Combine(folder, "config.json"));
-        WriteGenerationConfig(Path.Combine(folder, "generation_config.json"), config);
+        WriteGenerationConfig(Path.Combine(folder, "generation_config.json"), config, options.ContextOverflow);
         if (options.Layout == Gpt2OnnxLayout.OnnxRuntimeGpt2)
             WriteGenAiConfig(Path.Combine(folder, "genai_config.json"), config, Path.GetFileName(modelPath));
         tokenizer.WriteTo(folder, config);
         return modelPath;
     }
 
-    private static void WriteGenerationConfig(string path, Gpt2Config c) =>
+    private static void WriteGenerationConfig(string path, Gpt2Config c, Generation.ContextOverflow? overflow) =>
         Gpt2TokenizerFiles.WriteJson(path, w =>
         {
             w.WriteBoolean("_from_model_config", true);
@@ -71,6 +78,7 @@ public static class Gpt2Exporter
             w.WriteNumber("eos_token_id", c.EosTokenId);
             w.WriteNumber("pad_token_id", c.PadTokenId ?? c.EosTokenId);
             w.WriteNumber("max_length", c.MaxPositions);
+            if (overflow is { } o) w.WriteString("context_overflow", o == Generation.ContextOverflow.SlideWindow ? "slide" : "stop");
         });
 
     // ONNX Runtime GenAI's genai_config.json; past_names/present_names describe the stacked [2, b, H, past, D] caches.

@@ -274,6 +274,7 @@ public sealed class CausalLM : IDisposable
         NumHeads = config.NumHeads > 0 ? config.NumHeads : signature.HeadCount,
         HiddenSize = config.HiddenSize > 0 ? config.HiddenSize : signature.HeadCount * signature.HeadSize,
         DefaultMaxLength = config.DefaultMaxLength,
+        DefaultContextOverflow = config.DefaultContextOverflow,
     };
 
     /// <summary>Releases the ONNX Runtime session.</summary>

@@ -32,6 +32,23 @@ public sealed class CausalLMConfig
     /// <summary>The model's default maximum total length from generation_config.json (max_length), or null.</summary>
     public int? DefaultMaxLength { get; init; }
 
+    /// <summary>
+    /// What generation does at n_positions unless <see cref="Generation.GenerationOptions.ContextOverflow"/> says otherwise:
+    /// generation_config.json's <c>context_overflow</c> ("slide" for models trained with Aigc.MLNet), else null (stop).
+    /// </summary>
+    public Generation.ContextOverflow? DefaultContextOverflow { get; init; }
+
+    /// <summary>
+    /// Whether generation with <paramref name="options"/> slides the context window at n_positions (so prompt plus new
+    /// tokens may exceed it): <see cref="Generation.GenerationOptions.ContextOverflow"/>, else <see cref="DefaultContextOverflow"/>.
+    /// </summary>
+    /// <param name="options">The generation options.</param>
+    public bool SlidesContext(Generation.GenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return MaxPositions is not null && (options.ContextOverflow ?? DefaultContextOverflow) == Generation.ContextOverflow.SlideWindow;
+    }
+
     /// <summary>The token id to feed for padding: <see cref="PadTokenId"/>, else the first EOS id, else 0.</summary>
     public int EffectivePadTokenId => PadTokenId ?? (EosTokenIds.Count > 0 ? EosTokenIds[0] : 0);
 
@@ -75,6 +92,7 @@ public sealed class CausalLMConfig
     {
         private IReadOnlyList<int>? _eos;
         private int? _bos, _pad, _maxPositions, _maxLength;
+        private Generation.ContextOverflow? _overflow;
         private int _vocab, _layers, _heads, _hidden;
 
         public void ReadHuggingFace(string path)
@@ -89,7 +107,12 @@ public sealed class CausalLMConfig
             _layers = Int(root, path, "n_layer") ?? Int(root, path, "num_hidden_layers") ?? _layers;
             _heads = Int(root, path, "n_head") ?? Int(root, path, "num_attention_heads") ?? _heads;
             _hidden = Int(root, path, "n_embd") ?? Int(root, path, "hidden_size") ?? _hidden;
-            if (Path.GetFileName(path) == "generation_config.json") _maxLength = Int(root, path, "max_length") ?? _maxLength;
+            if (Path.GetFileName(path) == "generation_config.json")
+            {
+                _maxLength = Int(root, path, "max_length") ?? _maxLength;
+                if (root.TryGetProperty("context_overflow", out var overflow) && overflow.ValueKind != JsonValueKind.Null)
+                    _overflow = Generation.GenerationOptions.ParseContextOverflow(overflow.ValueKind == JsonValueKind.String ? overflow.GetString() : overflow.GetRawText(), path);
+            }
         }
 
         public void ReadGenAi(string path)
@@ -139,6 +162,7 @@ public sealed class CausalLMConfig
             NumHeads = _heads,
             HiddenSize = _hidden,
             DefaultMaxLength = _maxLength,
+            DefaultContextOverflow = _overflow,
         };
     }
 }

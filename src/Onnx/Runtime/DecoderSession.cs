@@ -151,6 +151,21 @@ internal sealed class DecoderSession : IDisposable
     }
 
     /// <summary>
+    /// Drops the cache and feeds <paramref name="prompts"/> afresh from position 0, as <see cref="Prefill"/> does: how a
+    /// sliding context window re-reads its cropped tokens. Buffers are kept.
+    /// </summary>
+    public void Restart(IReadOnlyList<IReadOnlyList<int>> prompts, int padTokenId)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_past is not null)
+            foreach (var value in _past) value.Dispose();
+        _past = null;
+        DisposeOwnedLogits();
+        _length = 0;
+        Prefill(prompts, padTokenId);
+    }
+
+    /// <summary>
     /// Most prompt positions fed per prefill run: about 64 MB of logits per chunk (at least 16 positions); settable for tests.
     /// </summary>
     internal int PrefillChunk { get; set; }

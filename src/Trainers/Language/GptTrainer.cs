@@ -1,4 +1,5 @@
 using System.Text;
+using Aigc.MLNet.Onnx.Generation;
 using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Onnx.Tokenization;
 using Aigc.MLNet.Transforms.Text;
@@ -67,7 +68,8 @@ public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, Gpt
     }
 
     private protected override void Export(GptModel model, Gpt2TokenizerFiles files, int endOfTextId, string folder) =>
-        Gpt2Exporter.Export(model.ToGpt2Weights(), files, folder);
+        // Trained here: generation past the training context keeps going on the latest tokens (nanoGPT's sampling).
+        Gpt2Exporter.Export(model.ToGpt2Weights(), files, folder, new Gpt2ExportOptions { ContextOverflow = ContextOverflow.SlideWindow });
 
     /// <summary>Fails unless <paramref name="column"/> is a String column of <paramref name="inputSchema"/>; returns the schema unchanged.</summary>
     internal static SchemaShape CheckTextColumn(SchemaShape inputSchema, string column, string trainerName)

@@ -95,7 +95,8 @@ internal sealed class GenerateTextRuntime
     {
         var tokenizer = Generator.Tokenizer!;
         var ids = new IReadOnlyList<int>[prompts.Count];
-        int? context = Model.Config.MaxPositions;
+        // With a sliding window (the default for models trained here) long prompts keep their last tokens in the engine.
+        int? context = Model.Config.SlidesContext(Config.Generation) ? null : Model.Config.MaxPositions;
         for (int i = 0; i < prompts.Count; i++)
         {
             IReadOnlyList<int> promptIds = tokenizer.EncodeToIds(prompts[i] ?? "");

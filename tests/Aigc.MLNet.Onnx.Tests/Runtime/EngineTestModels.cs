@@ -47,9 +47,9 @@ internal static class EngineTestModels
     };
 
     /// <summary>A tiny GPT-2 with large random weights (peaked, well separated logits), same weights for every layout.</summary>
-    public static Gpt2Weights TinyGpt2Weights(int seed = 7)
+    public static Gpt2Weights TinyGpt2Weights(int seed = 7, Gpt2Config? config = null)
     {
-        var w = Gpt2Weights.Random(TinyGpt2Config(), seed);
+        var w = Gpt2Weights.Random(config ?? TinyGpt2Config(), seed);
         var rng = new Random(seed + 1000);
         foreach (string name in w.Names.ToList())
         {
