@@ -3,6 +3,11 @@
 //       Steps/s of LanguageModelTraining.Run vs a minimal hand-written TorchSharp loop on the same GptModel, nanoGPT's
 //       Shakespeare-char CPU configuration (4 layers, 4 heads, 128 wide, block 64, batch 12, dropout 0). The two loops
 //       alternate and each keeps its best run, because the machine may be shared.
+//   contention [steps=60] [repeats=2]
+//       Training on a busy machine: steps/s of LanguageModelTraining.Run (the gpt-rate configuration) alone and with one
+//       competing CPU-bound process (`yes > /dev/null`), under libgomp's default spin-then-sleep wait (GOMP_SPINCOUNT=300000)
+//       and under the library's default OMP_WAIT_POLICY=PASSIVE, at 2 and 1 torch threads. Each configuration runs in a
+//       fresh child process (libgomp reads its environment once); the final loss shows results do not depend on the policy.
 //   lstm-shakespeare [steps=2000] [hidden=256] [layers=2] [evalInterval=250]
 //       LstmTrainer (ML.NET estimator) on Tiny Shakespeare, 90/10 split: validation loss after the steps, wall time, and a
 //       sampled continuation served by GenerateText from the exported ONNX folder.
@@ -23,6 +28,19 @@ using static TorchSharp.torch;
 
 string command = args.Length > 0 ? args[0] : "gpt-rate";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+if (command == "gpt-steps")
+{
+    // Child of `contention`: prints "<steps/s> <final loss>" and nothing else on stdout.
+    Aigc.MLNet.Trainers.Native.TorchRuntime.Initialize();
+    if (Arg(2, 0) > 0) torch.set_num_threads(Arg(2, 0));
+    GptSteps(Arg(1, 60));
+    return 0;
+}
+if (command == "contention")
+{
+    Contention(Arg(1, 60), Arg(2, 2));
+    return 0;
+}
 Console.WriteLine($"{command}: {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}");
 switch (command)
 {
@@ -114,6 +132,76 @@ static void GptRate(int steps, int warmup, int repeats)
     Console.WriteLine($"| hand-written TorchSharp | {bestHand:F2} | 1.00 |");
     Console.WriteLine($"| LanguageModelTraining.Run | {bestLibrary:F2} | {bestLibrary / bestHand:F3} |");
     Console.WriteLine($"Projected 2000-step wall time (library): {2000 / bestLibrary / 60:F1} min");
+}
+
+static void GptSteps(int steps)
+{
+    long[] ids = ShakespeareIds(out int vocab);
+    long[] train = ids[..(int)(ids.Length * 0.9)];
+    var config = new Gpt2Config { NumLayers = 4, NumHeads = 4, EmbeddingSize = 128, MaxPositions = 64, VocabSize = vocab, BosTokenId = 0, EosTokenId = 0 };
+    var settings = new LanguageModelTrainingSettings
+    {
+        BatchSize = 12, BlockSize = 64, MaxIterations = 10, EvalInterval = 0, Seed = 1337,
+        Schedule = new WarmupCosineSchedule(1e-3, 1e-4, 100, 2000), WeightDecay = 0.1, Beta2 = 0.99, GradientClip = 1.0,
+    };
+    torch.manual_seed(1337);
+    using (var warm = new GptModel(config)) LanguageModelTraining.Run(warm, train, null, settings);
+    torch.manual_seed(1337);
+    using var model = new GptModel(config);
+    settings.MaxIterations = steps;
+    var clock = Stopwatch.StartNew();
+    var result = LanguageModelTraining.Run(model, train, null, settings);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{steps / clock.Elapsed.TotalSeconds:F3} {result.FinalTrainLoss:R}"));
+}
+
+static void Contention(int steps, int repeats)
+{
+    string self = Environment.ProcessPath!;
+    string[] prefix = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(GptModel).Assembly.Location.Replace("Aigc.MLNet.Trainers.dll", "LanguageModels.dll")] : [];
+    (string Name, string? SpinCount, int Threads)[] configs =
+    [
+        ("libgomp default (spin, then sleep)", "300000", 2),
+        ("OMP_WAIT_POLICY=PASSIVE (library default)", null, 2),
+        ("GOMP_SPINCOUNT=10000 (short spin)", "10000", 2),
+        ("libgomp default, 1 thread", "300000", 1),
+        ("PASSIVE, 1 thread", null, 1),
+    ];
+    Console.WriteLine($"contention: {Environment.ProcessorCount} cores, {steps} steps per run, best of {repeats}; load before: {File.ReadAllText("/proc/loadavg").Trim()}");
+    Console.WriteLine("| wait policy | torch threads | alone steps/s | with 1 competitor steps/s | slowdown | final loss alone / contended |");
+    Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+    foreach (var (name, spin, threads) in configs)
+    {
+        var alone = Best(spin, threads, competitor: false);
+        var busy = Best(spin, threads, competitor: true);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {threads} | {alone.Rate:F2} | {busy.Rate:F2} | {alone.Rate / busy.Rate:F2}x | {alone.Loss} / {busy.Loss} |"));
+    }
+
+    (double Rate, string Loss) Best(string? spin, int threads, bool competitor)
+    {
+        double best = 0;
+        string loss = "";
+        for (int r = 0; r < repeats; r++)
+        {
+            using var yes = competitor ? Process.Start(new ProcessStartInfo("sh", ["-c", "exec yes > /dev/null"]) { UseShellExecute = false }) : null;
+            var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (string a in prefix) start.ArgumentList.Add(a);
+            start.ArgumentList.Add("gpt-steps");
+            start.ArgumentList.Add(steps.ToString(CultureInfo.InvariantCulture));
+            start.ArgumentList.Add(threads.ToString(CultureInfo.InvariantCulture));
+            start.Environment.Remove("OMP_WAIT_POLICY");
+            if (spin is null) start.Environment.Remove("GOMP_SPINCOUNT"); else start.Environment["GOMP_SPINCOUNT"] = spin;
+            using var child = Process.Start(start)!;
+            string output = child.StandardOutput.ReadToEnd().Trim();
+            child.WaitForExit();
+            yes?.Kill();
+            var parts = output.Split(' ');
+            if (child.ExitCode != 0 || parts.Length != 2) throw new InvalidOperationException($"gpt-steps failed ({child.ExitCode}): {output}");
+            best = Math.Max(best, double.Parse(parts[0], CultureInfo.InvariantCulture));
+            loss = parts[1];
+        }
+        return (best, loss);
+    }
 }
 
 static void LstmShakespeare(int steps, int hidden, int layers, int evalInterval)

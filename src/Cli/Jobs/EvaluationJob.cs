@@ -1,8 +1,14 @@
+using Aigc.MLNet.Onnx.Generation;
 using Aigc.MLNet.Onnx.Runtime;
 using Aigc.MLNet.Trainers.Evaluation;
+using Aigc.MLNet.Transforms;
 using Aigc.MLNet.Transforms.Data;
+using Aigc.MLNet.Transforms.Evaluation;
 using Aigc.MLNet.Transforms.Evaluation.Images;
+using Aigc.MLNet.Transforms.Evaluation.Text;
+using Aigc.MLNet.Transforms.Images;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Aigc.MLNet.Cli.Jobs;
 
@@ -67,5 +73,64 @@ public static class EvaluationJob
         var realOut = classifier.Run(real.Pixels, real.Count);
         double fid = FrechetDistance.Compute(generated.Features, count, realOut.Features, real.Count, classifier.FeatureSize);
         return new ImageMetrics(count, score, std, fid, histogram);
+    }
+
+    /// <summary>
+    /// Test-set negative ELBO of the VAE in <paramref name="modelFolder"/> (BCE-sum + KL, nats per image) on the first
+    /// <paramref name="rows"/> MNIST test images, through the served ONNX pipeline: <c>EncodeLatent</c>, one posterior
+    /// sample per image (as the reference PyTorch VAE's test loss), <c>DecodeLatent</c>, <c>EvaluateVae</c>.
+    /// </summary>
+    public static VaeMetrics VaeTestNelbo(string modelFolder, int rows = 2000, int seed = 1)
+    {
+        var ml = new MLContext(seed: seed);
+        var test = ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Test, rows);
+        var encoded = ml.Transforms.EncodeLatent(modelFolder).Fit(test).Transform(test);
+        var pixels = encoded.GetColumn<float[]>("Pixels").ToArray();
+        var means = encoded.GetColumn<float[]>("LatentMean").ToArray();
+        var logVariances = encoded.GetColumn<float[]>("LatentLogVariance").ToArray();
+        int latent = means[0].Length;
+        var samples = new VaeSampleRow[pixels.Length];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            float[] eps = LatentSampler.Sample(seed * 100_003 + i, latent), z = new float[latent];
+            for (int j = 0; j < latent; j++) z[j] = means[i][j] + eps[j] * MathF.Exp(0.5f * logVariances[i][j]);
+            samples[i] = new VaeSampleRow { Pixels = pixels[i], Latent = z, Mean = means[i], LogVariance = logVariances[i] };
+        }
+        var schema = SchemaDefinition.Create(typeof(VaeSampleRow));
+        schema[nameof(VaeSampleRow.Pixels)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, pixels[0].Length);
+        foreach (string column in new[] { nameof(VaeSampleRow.Latent), nameof(VaeSampleRow.Mean), nameof(VaeSampleRow.LogVariance) })
+            schema[column].ColumnType = new VectorDataViewType(NumberDataViewType.Single, latent);
+        var view = ml.Data.LoadFromEnumerable(samples, schema);
+        var decoded = ml.Transforms.DecodeLatent(modelFolder, outputColumnName: "Reconstruction", inputColumnName: nameof(VaeSampleRow.Latent)).Fit(view).Transform(view);
+        return ml.GenerativeEvaluation().EvaluateVae(decoded, new VaeEvaluationOptions
+        {
+            InputColumnName = nameof(VaeSampleRow.Pixels), ReconstructionColumnName = "Reconstruction",
+            MeanColumnName = nameof(VaeSampleRow.Mean), LogVarianceColumnName = nameof(VaeSampleRow.LogVariance),
+        });
+    }
+
+    /// <summary>
+    /// Corpus BLEU and chrF of the model's greedy continuations of held-out lines: each line longer than 30 characters is
+    /// cut in half, the model continues the first half (at most 40 tokens, up to the end of the line), and the
+    /// continuation is scored against the real second half.
+    /// </summary>
+    public static (BleuScore Bleu, ChrFScore ChrF, int Lines) ContinuationScores(string modelFolder, string heldOutText, int lines = 20)
+    {
+        var chosen = heldOutText.Split('\n').Where(l => l.Length > 30).Take(lines).ToArray();
+        if (chosen.Length == 0) throw new ArgumentException("The held-out text has no line longer than 30 characters to continue.", nameof(heldOutText));
+        var prompts = chosen.Select(l => l[..(l.Length / 2)]).ToArray();
+        var references = chosen.Select(l => (IReadOnlyList<string>)[l[(l.Length / 2)..]]).ToArray();
+        using var lm = CausalLM.Load(modelFolder);
+        var continuations = new TextGenerator(lm).Generate(prompts, new GenerationOptions { MaxNewTokens = 40, StopSequences = ["\n"] })
+            .Select(s => s.Text ?? "").ToArray();
+        return (BleuMetric.Corpus(continuations, references), new ChrFMetric().CorpusScore(continuations, references), chosen.Length);
+    }
+
+    private sealed class VaeSampleRow
+    {
+        public float[] Pixels { get; set; } = [];
+        public float[] Latent { get; set; } = [];
+        public float[] Mean { get; set; } = [];
+        public float[] LogVariance { get; set; } = [];
     }
 }

@@ -50,7 +50,25 @@ public sealed class ImageModelJobSettings
     public int Threads { get; set; }
 
     /// <summary>GAN architecture (ignored for the VAE).</summary>
-    public GanArchitecture Architecture { get; set; } = GanArchitecture.Mlp;
+    public GanArchitecture Architecture { get; set; } = GanArchitecture.Dcgan;
+
+    /// <summary>GAN: discriminator learning rate (null = the generator's).</summary>
+    public double? DiscriminatorLearningRate { get; set; }
+
+    /// <summary>GAN: target for real images in the discriminator loss (one-sided label smoothing; null = 1.0).</summary>
+    public double? RealLabel { get; set; }
+
+    /// <summary>VAE: width of each hidden layer (null = 400).</summary>
+    public int? HiddenSize { get; set; }
+
+    /// <summary>VAE: hidden layers in the encoder and in the decoder (null = 1).</summary>
+    public int? HiddenLayers { get; set; }
+
+    /// <summary>VAE: learning-rate schedule (null = constant).</summary>
+    public LearningRateSchedule? Schedule { get; set; }
+
+    /// <summary>VAE: epochs over which the KL weight rises from 0 to 1 (null = none).</summary>
+    public double? KlWarmupEpochs { get; set; }
 }
 
 /// <summary>What an image-model run left behind.</summary>
@@ -100,6 +118,8 @@ public static class ImageModelJob
                 ModelFolder = modelFolder, Architecture = settings.Architecture, LabelColumnName = "Label", ClassCount = 10, LatentSize = settings.LatentSize ?? 100,
             };
             if (settings.LearningRate is double ganRate) options.LearningRate = ganRate;
+            options.DiscriminatorLearningRate = settings.DiscriminatorLearningRate;
+            if (settings.RealLabel is double real) options.RealLabel = real;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Gan(options).Train(data);
         }
@@ -107,6 +127,10 @@ public static class ImageModelJob
         {
             var options = new VaeOptions { ModelFolder = modelFolder, LatentSize = settings.LatentSize ?? 20 };
             if (settings.LearningRate is double vaeRate) options.LearningRate = vaeRate;
+            if (settings.HiddenSize is int hidden) options.HiddenSize = hidden;
+            if (settings.HiddenLayers is int layers) options.HiddenLayers = layers;
+            if (settings.Schedule is { } schedule) options.LearningRateSchedule = schedule;
+            if (settings.KlWarmupEpochs is double warmup) options.KlWarmupEpochs = warmup;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Vae(options).Train(data);
         }
@@ -133,7 +157,7 @@ public static class ImageModelJob
 
     /// <summary>
     /// Generates <paramref name="count"/> images with the model in <paramref name="modelFolder"/> through the ML.NET transforms
-    /// (GAN: <c>GenerateImages</c>, one row per class for a conditional GAN; VAE: <c>DecodeLatent</c> of standard-normal latents)
+    /// (GAN: <c>GenerateImages</c>, the labels of a conditional GAN cycling 0–9; VAE: <c>DecodeLatent</c> of standard-normal latents)
     /// and returns them, 784 pixels each in [0, 1].
     /// </summary>
     public static float[][] Generate(MLContext ml, string modelFolder, int count, int seed)
@@ -147,7 +171,7 @@ public static class ImageModelJob
             var rows = Enumerable.Range(0, count).Select(i => new SeedRow
             {
                 Seed = seed * 100_003 + i,
-                Label = conditional ? i * manifest.ClassCount / count : 0,
+                Label = conditional ? i % manifest.ClassCount : 0,   // a 10-column grid shows one digit per column
             }).ToArray();
             var input = ml.Data.LoadFromEnumerable(rows);
             output = ml.Transforms.GenerateImages(modelFolder, "Image", nameof(SeedRow.Seed), conditional ? nameof(SeedRow.Label) : null).Fit(input).Transform(input);
@@ -165,7 +189,7 @@ public static class ImageModelJob
         return output.GetColumn<float[]>(column).ToArray();
     }
 
-    /// <summary>Generates a grid of samples and writes it as a PNG (ten columns: one digit class per row band for a conditional GAN).</summary>
+    /// <summary>Generates a grid of samples and writes it as a PNG (ten columns: the digits 0–9 by column for a conditional GAN).</summary>
     public static string SaveSamples(MLContext ml, string modelFolder, string pngPath, int count, int seed)
     {
         float[][] images = Generate(ml, modelFolder, count, seed);

@@ -81,6 +81,7 @@ public static class TorchRuntime
         {
             if (resolverInstalled) return;
             resolverInstalled = true;
+            OpenMpWaitPolicy.Apply();
             if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
             var torchAssembly = typeof(torch).Assembly;
             // TorchSharp loads "LibTorchSharp" with NativeLibrary.TryLoad(name, assembly), which skips DllImport
