@@ -6,7 +6,10 @@ public sealed class ContinuousBatchOptions
     /// <summary>Most rows decoded together (a request asking for n sequences takes n rows); default 8.</summary>
     public int MaxBatchSize { get; set; } = 8;
 
-    /// <summary>Most requests waiting for rows; a request beyond it is refused with <see cref="SubmitStatus.QueueFull"/>. Default 64.</summary>
+    /// <summary>
+    /// Most requests waiting for rows, beyond those free rows will take at the next step boundary; a request past it is
+    /// refused with <see cref="SubmitStatus.QueueFull"/>. 0 means no waiting: only requests that fit the free rows are taken. Default 64.
+    /// </summary>
     public int MaxQueueLength { get; set; } = 64;
 
     /// <summary>Checks the limits and throws naming the first one out of range.</summary>

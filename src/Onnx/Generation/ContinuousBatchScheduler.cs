@@ -22,8 +22,9 @@ namespace Aigc.MLNet.Onnx.Generation;
 /// return-sequence number only, the same finish rules (end of sequence, stop sequences on decoded text, length capped by
 /// n_positions). Only floating-point rounding can differ, as between any two batch sizes.</para>
 /// <para>Admission is first come, first served: the queue's head waits until it fits, so a request asking for many
-/// sequences is not starved by small ones. At most <see cref="ContinuousBatchOptions.MaxQueueLength"/> requests wait;
-/// beyond that <see cref="TrySubmit"/> answers <see cref="SubmitStatus.QueueFull"/>. Thread-safe.</para>
+/// sequences is not starved by small ones. Beyond the requests that free rows will take at the next step boundary, at
+/// most <see cref="ContinuousBatchOptions.MaxQueueLength"/> requests wait; past that <see cref="TrySubmit"/> answers
+/// <see cref="SubmitStatus.QueueFull"/>. Thread-safe.</para>
 /// </remarks>
 public sealed class ContinuousBatchScheduler : IDisposable
 {
@@ -42,6 +43,7 @@ public sealed class ContinuousBatchScheduler : IDisposable
     private volatile bool _accepting = true;
     private volatile bool _disposing;
     private volatile int _activeRows;
+    private volatile int _admittingRows; // rows of requests taken from the queue and not yet in the batch
     private long _steps;
     private long _rowSteps;
     private long _generatedTokens;
@@ -86,7 +88,7 @@ public sealed class ContinuousBatchScheduler : IDisposable
     /// <summary>Most requests waiting for rows.</summary>
     public int MaxQueueLength => _maxQueue;
 
-    /// <summary>Requests waiting for rows now.</summary>
+    /// <summary>Requests not yet admitted into the batch (those that free rows will take at the next step boundary included).</summary>
     public int QueueLength
     {
         get { lock (_queue) return _queue.Count; }
@@ -143,7 +145,9 @@ public sealed class ContinuousBatchScheduler : IDisposable
         lock (_queue)
         {
             if (!_accepting) return SubmitStatus.NotAccepting;
-            if (_queue.Count >= _maxQueue) return SubmitStatus.QueueFull;
+            // Requests that free rows will take at the next step boundary are not waiting; only those beyond are counted.
+            int freeRows = Math.Max(0, _maxRows - _activeRows - _admittingRows);
+            if (_queue.Count >= _maxQueue + freeRows) return SubmitStatus.QueueFull;
             job.Node = _queue.AddLast(job);
         }
         if (cancellationToken.CanBeCanceled)
@@ -286,7 +290,11 @@ public sealed class ContinuousBatchScheduler : IDisposable
                 }
                 _active.Clear();
                 _active.AddRange(survivors);
-                _activeRows = _active.Count;
+                lock (_queue)
+                {
+                    _activeRows = _active.Count;
+                    _admittingRows = 0;
+                }
             }
 
             if (_active.Count == 0)
@@ -340,6 +348,7 @@ public sealed class ContinuousBatchScheduler : IDisposable
             if (first is null || first.Value.Rows.Length > freeRows) return null;
             _queue.RemoveFirst();
             first.Value.Node = null;
+            _admittingRows += first.Value.Rows.Length;
             return first.Value;
         }
     }
