@@ -34,10 +34,11 @@ internal static class JsonBody
         {
             throw TooLarge(request);
         }
-        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        var kind = doc.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
         {
             doc.Dispose();
-            throw new OpenAIError(StatusCodes.Status400BadRequest, $"The body must be a JSON object; found a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}.");
+            throw new OpenAIError(StatusCodes.Status400BadRequest, $"The body must be a JSON object; found a JSON {kind.ToString().ToLowerInvariant()}.");
         }
         return doc;
     }
