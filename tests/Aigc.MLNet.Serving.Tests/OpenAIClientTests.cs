@@ -271,7 +271,7 @@ public sealed class OpenAIClientTests
         (status, error) = await Post("v1/completions", "[1,2]");
         Assert.AreEqual("The body must be a JSON object; found a JSON array.", error.GetProperty("message").GetString());
         (status, error) = await Post("v1/completions", "prompt=hi", "application/x-www-form-urlencoded");
-        Assert.AreEqual("The body must be JSON (Content-Type: application/json); found 'application/x-www-form-urlencoded'.", error.GetProperty("message").GetString());
+        Assert.AreEqual("The body must be JSON (Content-Type: application/json); found 'application/x-www-form-urlencoded; charset=utf-8'.", error.GetProperty("message").GetString());
         (status, error) = await Post("v1/completions", """{"prompt":[464, -1]}""");
         Assert.AreEqual(("prompt", "'prompt[1]' must be a token id in [0, 50257); found the number -1."), (error.GetProperty("param").GetString(), error.GetProperty("message").GetString()));
         (status, error) = await Post("v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"max_tokens":120}""");
