@@ -274,10 +274,10 @@ public sealed class OpenAIClientTests
         Assert.AreEqual("The body must be JSON (Content-Type: application/json); found 'application/x-www-form-urlencoded; charset=utf-8'.", error.GetProperty("message").GetString());
         (status, error) = await Post("v1/completions", """{"prompt":[464, -1]}""");
         Assert.AreEqual(("prompt", "'prompt[1]' must be a token id in [0, 50257); found the number -1."), (error.GetProperty("param").GetString(), error.GetProperty("message").GetString()));
-        (status, error) = await Post("v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"max_tokens":120}""");
+        (status, error) = await Post("v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"max_tokens":125}""");
         int promptTokens = PromptTokens(ChatTemplate.Render([("user", "hi")]));
         Assert.AreEqual(("messages", "context_length_exceeded",
-            $"This model's maximum context length is 128 tokens. However, you requested {promptTokens + 120} tokens ({promptTokens} in the messages, 120 in the completion). Please reduce the length of the messages or completion."),
+            $"This model's maximum context length is 128 tokens. However, you requested {promptTokens + 125} tokens ({promptTokens} in the messages, 125 in the completion). Please reduce the length of the messages or completion."),
             (error.GetProperty("param").GetString(), error.GetProperty("code").GetString(), error.GetProperty("message").GetString()));
         (status, error) = await Post("v1/completions", """{"prompt":"hi","logprobs":2}""");
         Assert.AreEqual("logprobs", error.GetProperty("param").GetString());
