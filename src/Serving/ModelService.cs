@@ -42,7 +42,13 @@ internal sealed class ModelService : IDisposable
     public int? ContextLength => Model.Config.MaxPositions;
 
     /// <summary>True once a graceful shutdown has begun: readiness fails and new generation requests get 503.</summary>
-    public bool Draining { get; set; }
+    public bool Draining
+    {
+        get => Volatile.Read(ref _draining);
+        set => Volatile.Write(ref _draining, value);
+    }
+
+    private bool _draining;
 
     /// <summary>The folder's name, or its parent's for a folder named <c>onnx</c> (the exporter's layout).</summary>
     public static string DefaultModelId(string path)

@@ -151,11 +151,14 @@ public sealed class ContinuousBatchScheduler : IDisposable
             job.Node = _queue.AddLast(job);
         }
         if (cancellationToken.CanBeCanceled)
+        {
             job.Registration = cancellationToken.Register(static state =>
             {
                 var (scheduler, j) = ((ContinuousBatchScheduler, Job))state!;
                 scheduler.OnCancelled(j);
             }, (this, job));
+            if (job.Ended) job.Registration.Dispose(); // the loop may have finished it before the registration existed
+        }
         generation = job.Handle;
         _wake.Set();
         return SubmitStatus.Accepted;
@@ -248,7 +251,7 @@ public sealed class ContinuousBatchScheduler : IDisposable
             for (int i = 0; i < _active.Count; i++)
             {
                 var row = _active[i];
-                if (row.Finished is null && !row.Job.Cancelled)
+                if (row.Finished is null && !row.Job.Cancelled && !row.Job.Ended)
                 {
                     sources[count++] = RowBatchDecoder.RowSource.Existing(i);
                     survivors.Add(row);
@@ -325,7 +328,19 @@ public sealed class ContinuousBatchScheduler : IDisposable
             Interlocked.Increment(ref _steps);
             Interlocked.Add(ref _rowSteps, _active.Count);
             for (int i = 0; i < _active.Count; i++)
-                if (_active[i].Finished is null && !_active[i].Job.Cancelled) Choose(_active[i], _batch.Logits(i));
+            {
+                var row = _active[i];
+                if (row.Finished is not null || row.Job.Cancelled || row.Job.Ended) continue;
+                try
+                {
+                    Choose(row, _batch.Logits(i));
+                }
+                catch (Exception e)
+                {
+                    // A failing logits processor ends its own request only; its rows leave at the next boundary.
+                    FailJob(row.Job, e);
+                }
+            }
         }
 
         // Disposed: nothing more will run.
@@ -485,6 +500,9 @@ public sealed class ContinuousBatchScheduler : IDisposable
         public LinkedListNode<Job>? Node { get; set; }
         public CancellationTokenRegistration Registration { get; set; }
         public volatile bool Cancelled;
+
+        /// <summary>True once the request has completed, been cancelled or failed.</summary>
+        public bool Ended => Volatile.Read(ref _ended) != 0;
 
         /// <summary>True the first time only: a request ends once (completed, cancelled or failed).</summary>
         public bool TryEnd()

@@ -198,6 +198,34 @@ public sealed class ContinuousBatchSchedulerTests
         Assert.Throws<ObjectDisposedException>(() => scheduler.Submit([1]));
     }
 
+    private sealed class Throwing(int atCall) : ILogitsProcessor
+    {
+        private int _calls;
+
+        public void Process(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
+        {
+            if (++_calls == atCall) throw new InvalidOperationException("processor failed on purpose");
+        }
+    }
+
+    [TestMethod]
+    public async Task AFailingLogitsProcessor_FailsOnlyItsOwnRequest()
+    {
+        using var model = CausalLM.Load(Gpt2Folder(Gpt2OnnxLayout.Optimum), new CausalLMOptions { IntraOpNumThreads = 1 });
+        var options = new GenerationOptions { MaxNewTokens = 10 };
+        string expected = Render(new TextGenerator(model).GenerateTokens([1, 2, 3], options));
+        using var scheduler = new ContinuousBatchScheduler(model, new ContinuousBatchOptions { MaxBatchSize = 4 });
+        var good = scheduler.Submit([1, 2, 3], options);
+        var bad = scheduler.Submit([4, 5], options, [() => new Throwing(4)]);
+        var failedInPrefill = scheduler.Submit([6], options, [() => new Throwing(1)]);
+        Assert.AreEqual("processor failed on purpose", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad.Completion.WaitAsync(Wait))).Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failedInPrefill.Completion.WaitAsync(Wait));
+        Assert.AreEqual(expected, Render(await good.Completion.WaitAsync(Wait)));
+        Assert.AreEqual(expected, Render(await scheduler.Submit([1, 2, 3], options).Completion.WaitAsync(Wait)), "the loop keeps serving");
+        await WaitUntil(() => scheduler.ActiveRows == 0);
+        Assert.AreEqual((2L, 0L, 2L), scheduler.RequestCounts);
+    }
+
     [TestMethod]
     public void BadRequests_FailOnTheCallersThread_NamingTheProblem()
     {
