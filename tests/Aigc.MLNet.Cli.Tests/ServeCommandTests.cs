@@ -49,6 +49,11 @@ public sealed class ServeCommandTests
     [TestMethod]
     public void Serve_BadFlags_SayWhichFlagAndWhatIsExpected()
     {
+        var help = CliHarness.Run("--help");
+        StringAssert.Contains(help.Out, "serve");
+        var serveHelp = CliHarness.Run("serve", "--help");
+        foreach (string flag in new[] { "--model", "--port", "--host", "--max-batch", "--max-queue", "--api-key-env" })
+            StringAssert.Contains(serveHelp.Out, flag);
         using var folder = new TempFolder();
         var host = CliHarness.Run("serve", "--model", folder.Path, "--host", "example.com");
         Assert.AreEqual(ExitCodes.Usage, host.ExitCode);

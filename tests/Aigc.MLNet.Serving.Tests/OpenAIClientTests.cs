@@ -79,6 +79,29 @@ public sealed class OpenAIClientTests
     }
 
     [TestMethod]
+    public async Task ChatWithNTwo_ThroughTheOfficialClient_ReturnsTheEnginesTwoSequences()
+    {
+        // ChatCompletionOptions has no public N in OpenAI 2.15; its JSON patch sets the field, and the raw response holds every choice.
+        var options = new ChatCompletionOptions { Seed = 9, Temperature = 0.7f, MaxOutputTokenCount = 12 };
+        options.Patch.Set("$.n"u8, 2);
+        var result = await _client.GetChatClient(_server.ModelId).CompleteChatAsync(ClientMessages(), options);
+        var choices = JsonDocument.Parse(result.GetRawResponse().Content.ToString()).RootElement.GetProperty("choices").EnumerateArray().ToList();
+        var alone = _engine.Generate(ChatTemplate.Render(Conversation), new GenerationOptions
+        {
+            MaxNewTokens = 12, DoSample = true, Temperature = 0.7, TopK = 0, Seed = 9, NumReturnSequences = 2, StopSequences = [ChatTemplate.TurnStop],
+        });
+        Assert.AreEqual(2, choices.Count);
+        for (int j = 0; j < 2; j++)
+        {
+            Assert.AreEqual(j, choices[j].GetProperty("index").GetInt32());
+            Assert.AreEqual(alone[j].Text, choices[j].GetProperty("message").GetProperty("content").GetString(), $"choice {j}");
+        }
+        Assert.AreEqual(alone[0].Text, result.Value.Content[0].Text);
+        Assert.AreNotEqual(alone[0].Text, alone[1].Text);
+        Assert.AreEqual(alone.Sum(a => a.TokenIds.Count), result.Value.Usage.OutputTokenCount);
+    }
+
+    [TestMethod]
     public async Task ChatStreaming_DeltasConcatenateToTheEngineText_AndEndWithUsage()
     {
         var expected = ChatAlone(new GenerationOptions { MaxNewTokens = 25, DoSample = true, Seed = 7, TopK = 0 });
