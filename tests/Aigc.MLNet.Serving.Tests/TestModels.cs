@@ -70,7 +70,15 @@ internal static class TestModels
         Endpoint = new Uri(server.BaseAddress, "v1/"),
         RetryPolicy = new ClientRetryPolicy(0),
         NetworkTimeout = TimeSpan.FromMinutes(2),
+        Transport = new HttpClientPipelineTransport(new HttpClient(Handler())),
     };
 
-    public static HttpClient Http(OpenAIServer server) => new() { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+    public static HttpClient Http(OpenAIServer server) => new(Handler()) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+
+    /// <summary>
+    /// By default SocketsHttpHandler reads on (up to 1 MB or 2 s) when an unfinished response is disposed, to reuse the
+    /// connection; a fast server may finish the whole generation meanwhile. Here a disposed response closes its
+    /// connection at once, so "the client left" is what the server sees.
+    /// </summary>
+    private static SocketsHttpHandler Handler() => new() { MaxResponseDrainSize = 0 };
 }
