@@ -18,6 +18,7 @@ public static class AigcApp
         root.Add(GenerateCommands.Create(context));
         root.Add(EvaluateCommands.Create(context));
         root.Add(QuickstartCommand.Create(context));
+        root.Add(ServeCommand.Create(context));
         return root;
     }
 

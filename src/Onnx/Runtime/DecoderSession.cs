@@ -264,6 +264,17 @@ internal sealed class DecoderSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hands the cache tensors over to the caller, who disposes them (the continuous-batching scheduler merges a row
+    /// prefilled here into its running batch); the logits stay readable, but the session must not step again.
+    /// </summary>
+    internal OrtValue[] DetachCache()
+    {
+        var past = _past ?? throw new InvalidOperationException("There is no cache to detach: call Prefill first (and the model must have a cache).");
+        _past = null;
+        return past;
+    }
+
     private void ReorderHistory(long[] history, ReadOnlySpan<int> sourceRows)
     {
         int n = _batch * _capacity;
