@@ -164,7 +164,7 @@ internal static class QuickstartCommand
     }
 
     /// <summary>Conditional DCGAN steps at scale 1.</summary>
-    internal const int GanSteps = 900;
+    internal const int GanSteps = 2000;
 
     /// <summary>VAE steps at scale 1 (batch 64).</summary>
     internal const int VaeSteps = 1900;

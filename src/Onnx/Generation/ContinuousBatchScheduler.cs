@@ -137,6 +137,14 @@ public sealed class ContinuousBatchScheduler : IDisposable
             throw new ArgumentException($"Continuous batching runs greedy search and sampling; {nameof(GenerationOptions.NumBeams)} must be 1, found {options.NumBeams}.", nameof(options));
         if (options.NumReturnSequences > _maxRows)
             throw new ArgumentException($"{nameof(GenerationOptions.NumReturnSequences)} is {options.NumReturnSequences} but the batch holds at most {_maxRows} rows.", nameof(options));
+        if (_model.Config.SlidesContext(options))
+        {
+            // Rows share one cache here, so a row cannot re-read a cropped window alone: requests stop at n_positions.
+            if (options.ContextOverflow == ContextOverflow.SlideWindow)
+                throw new ArgumentException($"Continuous batching stops every row at the model's n_positions; {nameof(GenerationOptions.ContextOverflow)} = SlideWindow is only available through {nameof(TextGenerator)}.", nameof(options));
+            options = options.Clone();
+            options.ContextOverflow = ContextOverflow.Stop;
+        }
         var tokenizer = _tokenizer;
         var stops = options.StopSequences;
         Func<ITextTracker>? trackers = tokenizer is null ? null : () => new StreamingTextTracker(tokenizer, stops);

@@ -139,6 +139,21 @@ public sealed class ContextWindowTests
     }
 
     [TestMethod]
+    public async Task ContinuousBatching_StopsAtNPositions_EvenForASlidingModel_AndRefusesAnExplicitSlide()
+    {
+        using var model = CausalLM.Load(Folder(Gpt2OnnxLayout.Optimum));
+        using var scheduler = new ContinuousBatchScheduler(model, new ContinuousBatchOptions { MaxBatchSize = 2 });
+        var options = new GenerationOptions { MaxNewTokens = 100, EosTokenIds = [] };
+        Assert.AreEqual(SubmitStatus.Accepted, scheduler.TrySubmit([3, 1, 4], options, out var generation));
+        var result = (await generation!.Completion.WaitAsync(TimeSpan.FromMinutes(1)))[0];
+        Assert.HasCount(Block - 3, result.TokenIds, "served rows share one cache and stop at n_positions");
+        var expected = new TextGenerator(model).GenerateTokens([3, 1, 4], new GenerationOptions { MaxNewTokens = 100, EosTokenIds = [], ContextOverflow = ContextOverflow.Stop })[0];
+        CollectionAssert.AreEqual(expected.TokenIds.ToArray(), result.TokenIds.ToArray());
+        var e = Assert.ThrowsExactly<ArgumentException>(() => scheduler.TrySubmit([3], new GenerationOptions { ContextOverflow = ContextOverflow.SlideWindow }, out _));
+        StringAssert.Contains(e.Message, "SlideWindow is only available through TextGenerator");
+    }
+
+    [TestMethod]
     public void StrideAtOrAboveNPositions_IsRejected_NamingTheOption()
     {
         using var model = CausalLM.Load(Folder(Gpt2OnnxLayout.Optimum));
