@@ -101,6 +101,23 @@ public sealed class VerbTests
 
         var gen = CliHarness.Run("generate", "text", "-m", onnx, "-p", "a b", "--max-new-tokens", "10");
         Assert.AreEqual(0, gen.ExitCode, gen.Error);
+
+        // Past the 16-character context: a model trained here slides its window by default, so 400 characters come out.
+        var sampler = new[] { "--do-sample", "--seed", "3", "--top-k", "0" };
+        var longRun = CliHarness.Run(["generate", "text", "-m", onnx, "-p", "a b", "--max-new-tokens", "400", .. sampler]);
+        Assert.AreEqual(0, longRun.ExitCode, longRun.Error);
+        using (var lm = CausalLM.Load(onnx))
+        {
+            var expected = new Aigc.MLNet.Onnx.Generation.TextGenerator(lm).Generate("a b", new Aigc.MLNet.Onnx.Generation.GenerationOptions
+            {
+                MaxNewTokens = 400, DoSample = true, Seed = 3, TopK = 0,
+            })[0];
+            Assert.AreEqual("a b" + expected.Text + Environment.NewLine, longRun.Out, "the CLI prints what the engine generates");
+            Assert.IsGreaterThan(16 * 5, expected.TokenIds.Count, "far past the 16-position context");
+        }
+        var stopped = CliHarness.Run(["generate", "text", "-m", onnx, "-p", "a b", "--max-new-tokens", "400", "--context-overflow", "stop", .. sampler]);
+        Assert.AreEqual(1, stopped.ExitCode, "asking to stop at n_positions with 400 new tokens fails up front");
+        StringAssert.Contains(stopped.Error, "--context-overflow slide");
     }
 
     [TestMethod]
