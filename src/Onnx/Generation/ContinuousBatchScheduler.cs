@@ -447,7 +447,7 @@ public sealed class ContinuousBatchScheduler : IDisposable
             return;
         }
         row.Finished = reason;
-        job.Handle.Write(new TextDelta(0, row.Index, delta + (row.Text?.TakeRest() ?? ""), reason));
+        job.Handle.Write(new TextDelta(0, row.Index, delta + (row.Text?.TakeRest() ?? ""), reason, row.Generated));
         if (--job.Unfinished == 0) CompleteJob(job);
     }
 

@@ -141,6 +141,9 @@ internal sealed class SamplingSearch : IDisposable
         _active--;
     }
 
+    /// <summary>Tokens generated so far for <paramref name="row"/>.</summary>
+    public int GeneratedCount(int row) => _generated[row];
+
     /// <summary>Whether <paramref name="row"/> has finished.</summary>
     public bool IsFinished(int row) => _finished[row] is not null;
 

@@ -149,7 +149,7 @@ public sealed class TextGenerator
                 if (search.IsFinished(r))
                 {
                     reported[r] = true;
-                    yield return new TextDelta(r / perPrompt, r, delta + search.TakeRest(r), search.FinishReasonOf(r));
+                    yield return new TextDelta(r / perPrompt, r, delta + search.TakeRest(r), search.FinishReasonOf(r), search.GeneratedCount(r));
                 }
                 else if (delta.Length > 0) yield return new TextDelta(r / perPrompt, r, delta, null);
             }
