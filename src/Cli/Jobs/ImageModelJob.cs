@@ -55,6 +55,9 @@ public sealed class ImageModelJobSettings
     /// <summary>GAN: discriminator learning rate (null = the generator's).</summary>
     public double? DiscriminatorLearningRate { get; set; }
 
+    /// <summary>GAN (DCGAN): channels of the generator's 7×7 map (null = 128).</summary>
+    public int? GeneratorChannels { get; set; }
+
     /// <summary>GAN: target for real images in the discriminator loss (one-sided label smoothing; null = 1.0).</summary>
     public double? RealLabel { get; set; }
 
@@ -120,6 +123,7 @@ public static class ImageModelJob
             if (settings.LearningRate is double ganRate) options.LearningRate = ganRate;
             options.DiscriminatorLearningRate = settings.DiscriminatorLearningRate;
             if (settings.RealLabel is double real) options.RealLabel = real;
+            if (settings.GeneratorChannels is int channels) options.GeneratorChannels = channels;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Gan(options).Train(data);
         }

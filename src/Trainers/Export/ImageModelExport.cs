@@ -37,7 +37,7 @@ public static class ImageModelExport
                 break;
             case DcganGenerator dc:
                 h = graph.Apply("Relu", [OnnxLayers.BatchNorm(graph, OnnxLayers.Linear(graph, h, dc.Project, "project"), dc.ProjectNorm, "project_norm")]);
-                h = OnnxLayers.Reshape(graph, h, -1, DcganGenerator.BaseChannels, 7, 7);
+                h = OnnxLayers.Reshape(graph, h, -1, dc.BaseChannels, 7, 7);
                 h = graph.Apply("Relu", [OnnxLayers.BatchNorm(graph, OnnxLayers.Convolution(graph, h, dc.Up1, "up1"), dc.Up1Norm, "up1_norm")]);
                 h = graph.Apply("Tanh", [OnnxLayers.Convolution(graph, h, dc.Up2, "up2")]);
                 h = OnnxLayers.Reshape(graph, h, -1, dc.PixelCount);

@@ -40,6 +40,12 @@ public sealed class GanOptions : GenerativeTrainerOptions
     /// <summary>Adam β2.</summary>
     public double Beta2 { get; set; } = 0.999;
 
+    /// <summary>
+    /// DCGAN only: channels of the generator's 7×7 feature map (an even number, default 128; the 14×14 map has half).
+    /// The generator's first transposed convolution dominates a step's cost and grows with the square of this number.
+    /// </summary>
+    public int GeneratorChannels { get; set; } = Models.DcganGenerator.DefaultBaseChannels;
+
     /// <summary>Seed column of the fitted GenerateImages transformer (Int32).</summary>
     public string SeedColumnName { get; set; } = "Seed";
 
@@ -57,5 +63,7 @@ public sealed class GanOptions : GenerativeTrainerOptions
         if (!(RealLabel > 0.5 && RealLabel <= 1)) throw new ArgumentOutOfRangeException(nameof(RealLabel), RealLabel, "RealLabel must be in (0.5, 1].");
         if (Beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, "Beta1 must be in [0, 1).");
         if (Beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Beta2 must be in [0, 1).");
+        if (GeneratorChannels < 2 || GeneratorChannels % 2 != 0)
+            throw new ArgumentOutOfRangeException(nameof(GeneratorChannels), GeneratorChannels, "GeneratorChannels must be an even number of at least 2.");
     }
 }

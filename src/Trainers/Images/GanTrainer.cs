@@ -57,7 +57,7 @@ public sealed class GanTrainer : IEstimator<ITransformer>
         var (data, device) = TrainingLoop.Prepare(input, o, o.PixelColumnName, o.LabelColumnName, o.ClassCount);
         int classes = o.LabelColumnName is null ? 0 : o.ClassCount;
         using ImageGenerator generator = o.Architecture == GanArchitecture.Dcgan
-            ? new DcganGenerator(o.LatentSize, classes)
+            ? new DcganGenerator(o.LatentSize, classes, o.GeneratorChannels)
             : new MlpGenerator(o.LatentSize, data.Features, classes);
         using nn.Module<torch.Tensor, torch.Tensor?, torch.Tensor> discriminator = o.Architecture == GanArchitecture.Dcgan
             ? new DcganDiscriminator(classes)

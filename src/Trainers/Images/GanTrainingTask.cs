@@ -22,7 +22,9 @@ internal sealed class GanTrainingTask : ITrainingTask, IDisposable
         _realLabel = realLabel;
         _generatorOptimizer = optim.Adam(generator.parameters(), learningRate, beta1, beta2);
         _discriminatorOptimizer = optim.Adam(discriminator.parameters(), discriminatorLearningRate, beta1, beta2);
-        Kind = $"{generator.GetType().Name}+{discriminator.GetType().Name}:z{generator.LatentSize}:c{generator.ClassCount}:p{generator.PixelCount}";
+        Kind = $"{generator.GetType().Name}+{discriminator.GetType().Name}:z{generator.LatentSize}:c{generator.ClassCount}:p{generator.PixelCount}"
+            // A non-default width is part of the kind, so a checkpoint never resumes into a generator of another width.
+            + (generator is Models.DcganGenerator { BaseChannels: not Models.DcganGenerator.DefaultBaseChannels } dc ? $":g{dc.BaseChannels}" : "");
         Modules = [generator, discriminator];
         Optimizers = [_generatorOptimizer, _discriminatorOptimizer];
     }

@@ -5,13 +5,17 @@ using static TorchSharp.torch;
 namespace Aigc.MLNet.Trainers.Models;
 
 /// <summary>
-/// DCGAN generator for 28×28 images: z (+ one-hot class) → Linear → 128×7×7 (BatchNorm, ReLU) →
-/// ConvTranspose 4/2/1 → 64×14×14 (BatchNorm, ReLU) → ConvTranspose 4/2/1 → 1×28×28 → Tanh, flattened to [batch, 784].
+/// DCGAN generator for 28×28 images: z (+ one-hot class) → Linear → C×7×7 (BatchNorm, ReLU) →
+/// ConvTranspose 4/2/1 → C/2×14×14 (BatchNorm, ReLU) → ConvTranspose 4/2/1 → 1×28×28 → Tanh, flattened to [batch, 784];
+/// C = <see cref="BaseChannels"/> (128 by default).
 /// </summary>
 public sealed class DcganGenerator : ImageGenerator
 {
-    /// <summary>Channels of the 7×7 feature map.</summary>
-    public const int BaseChannels = 128;
+    /// <summary>Default channels of the 7×7 feature map.</summary>
+    public const int DefaultBaseChannels = 128;
+
+    /// <summary>Channels of the 7×7 feature map (the 14×14 map has half as many).</summary>
+    public int BaseChannels { get; }
 
     private readonly Linear project;
     private readonly BatchNorm1d projectNorm;
@@ -22,8 +26,12 @@ public sealed class DcganGenerator : ImageGenerator
     /// <summary>Creates the generator.</summary>
     /// <param name="latentSize">Size of z.</param>
     /// <param name="classCount">Classes of a conditional generator (0: unconditional).</param>
-    public DcganGenerator(int latentSize, int classCount = 0) : base(nameof(DcganGenerator), latentSize, 784, classCount)
+    /// <param name="baseChannels">Channels of the 7×7 feature map: an even number, at least 2.</param>
+    public DcganGenerator(int latentSize, int classCount = 0, int baseChannels = DefaultBaseChannels) : base(nameof(DcganGenerator), latentSize, 784, classCount)
     {
+        if (baseChannels < 2 || baseChannels % 2 != 0)
+            throw new ArgumentOutOfRangeException(nameof(baseChannels), baseChannels, "The DCGAN generator's base channels must be an even number of at least 2.");
+        BaseChannels = baseChannels;
         project = nn.Linear(latentSize + classCount, BaseChannels * 7 * 7, hasBias: false);
         projectNorm = nn.BatchNorm1d(BaseChannels * 7 * 7);
         up1 = nn.ConvTranspose2d(BaseChannels, BaseChannels / 2, 4, stride: 2, padding: 1, bias: false);

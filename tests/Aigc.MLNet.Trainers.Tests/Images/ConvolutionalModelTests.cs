@@ -51,10 +51,13 @@ public sealed class ConvolutionalModelTests
     [TestMethod]
     public void DcganGeneratorOnnxExportMatchesTorchSharpInEvalMode()
     {
-        foreach (int classes in new[] { 0, 10 })
+        foreach (var (classes, channels) in new[] { (0, DcganGenerator.DefaultBaseChannels), (10, DcganGenerator.DefaultBaseChannels), (10, 16) })
         {
             torch.manual_seed(6);
-            using var g = new DcganGenerator(10, classes);
+            using var g = new DcganGenerator(10, classes, channels);
+            Assert.AreEqual(channels, g.BaseChannels);
+            Assert.AreEqual(channels * 7 * 7, g.Project.weight!.shape[0], "the 7x7 map has the asked channels");
+            Assert.AreEqual(channels / 2, g.Up1.weight!.shape[1], "the 14x14 map has half of them");
             using var scope = NewDisposeScope();
             long[] labels = [0, 3, 9, 1];
             var labelTensor = classes > 0 ? tensor(labels) : null;
@@ -72,8 +75,12 @@ public sealed class ConvolutionalModelTests
                 : session.Run(new RunOptions(), ["z"], [zValue], ["image"]);
             var actual = outputs[0].GetTensorDataAsSpan<float>().ToArray();
             double diff = ImageModelTests.MaxAbsDiff(expected, actual);
-            Assert.IsTrue(diff <= 1e-4, $"classes {classes}: max diff {diff}");
+            Assert.IsTrue(diff <= 1e-4, $"classes {classes}, channels {channels}: max diff {diff}");
         }
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new DcganGenerator(10, 0, baseChannels: 15));
+        var options = new GanOptions { ModelFolder = "x", Architecture = GanArchitecture.Dcgan, GeneratorChannels = 0 };
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(options.Validate);
+        StringAssert.Contains(e.Message, "GeneratorChannels");
     }
 
     [TestMethod]
