@@ -20,6 +20,13 @@ public sealed class Gpt2ExportOptions
     /// stops there as in Hugging Face; the Aigc.MLNet trainers write <see cref="Generation.ContextOverflow.SlideWindow"/>.
     /// </summary>
     public Generation.ContextOverflow? ContextOverflow { get; set; }
+
+    /// <summary>
+    /// Weight-only block quantization of the exported graph (<c>com.microsoft.MatMulNBits</c>; see
+    /// <see cref="Gpt2GraphBuilder.Quantization"/>); config.json then carries a <c>quantization</c> block saying what was
+    /// done. Null (the default) exports fp32.
+    /// </summary>
+    public Quantization.BlockQuantizationOptions? Quantization { get; set; }
 }
 
 /// <summary>
@@ -58,16 +65,34 @@ public static class Gpt2Exporter
 
         string folder = Path.GetFullPath(outputFolder);
         Directory.CreateDirectory(folder);
-        OnnxModel model = new Gpt2GraphBuilder(weights) { UseInt32Inputs = options.UseInt32Inputs }.Build(options.Layout);
+        OnnxModel model = new Gpt2GraphBuilder(weights) { UseInt32Inputs = options.UseInt32Inputs, Quantization = options.Quantization }.Build(options.Layout);
         string modelPath = Path.Combine(folder, ModelRelativePath(options.Layout).Replace('/', Path.DirectorySeparatorChar));
         model.Save(modelPath, options.Save);
 
         config.Save(Path.Combine(folder, "config.json"));
+        if (options.Quantization is { } q) WriteQuantizationBlock(Path.Combine(folder, "config.json"), q);
         WriteGenerationConfig(Path.Combine(folder, "generation_config.json"), config, options.ContextOverflow);
         if (options.Layout == Gpt2OnnxLayout.OnnxRuntimeGpt2)
             WriteGenAiConfig(Path.Combine(folder, "genai_config.json"), config, Path.GetFileName(modelPath));
         tokenizer.WriteTo(folder, config);
         return modelPath;
+    }
+
+    /// <summary>Adds <c>"quantization": {"method", "bits", "block_size", "symmetric", "accuracy_level", "quantized"}</c> to config.json.</summary>
+    internal static void WriteQuantizationBlock(string configPath, Quantization.BlockQuantizationOptions q)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        root["quantization"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["method"] = "MatMulNBits (weight-only block quantization, ONNX Runtime contrib operator)",
+            ["bits"] = q.Bits,
+            ["block_size"] = q.BlockSize,
+            ["symmetric"] = q.Symmetric,
+            ["accuracy_level"] = q.AccuracyLevel,
+            ["quantized"] = q.QuantizeHead ? "attention and MLP weights, tied output head" : "attention and MLP weights",
+            ["fp32"] = "embeddings (token and position lookups), layer norms, biases",
+        };
+        AtomicFile.WriteAllText(configPath, root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     private static void WriteGenerationConfig(string path, Gpt2Config c, Generation.ContextOverflow? overflow) =>

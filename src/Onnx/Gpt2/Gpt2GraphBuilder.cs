@@ -1,5 +1,6 @@
 using System.Globalization;
 using Aigc.MLNet.Onnx.Proto;
+using Aigc.MLNet.Onnx.Quantization;
 
 namespace Aigc.MLNet.Onnx.Gpt2;
 
@@ -26,6 +27,20 @@ public sealed class Gpt2GraphBuilder
 
     /// <summary>For <see cref="Gpt2OnnxLayout.OnnxRuntimeGpt2"/>: declare input_ids, position_ids and attention_mask as int32.</summary>
     public bool UseInt32Inputs { get; init; }
+
+    /// <summary>
+    /// Weight-only block quantization: the four weight matrices of every block (c_attn, attn.c_proj, c_fc, mlp.c_proj)
+    /// and, with <see cref="BlockQuantizationOptions.QuantizeHead"/>, the tied output head become
+    /// <c>com.microsoft.MatMulNBits</c> nodes (ONNX Runtime's contrib operators); the embedding lookup stays fp32.
+    /// Null (the default) writes standard fp32 operators only.
+    /// </summary>
+    public BlockQuantizationOptions? Quantization { get; init; }
+
+    /// <summary>Domain of ONNX Runtime's contrib operators.</summary>
+    public const string ContribDomain = "com.microsoft";
+
+    // Quantized weights by original name: the initializer names of their codes, scales and zero points, and N × K.
+    private readonly Dictionary<string, (string Data, string Scales, string? ZeroPoints, int N, int K)> _quantized = new(StringComparer.Ordinal);
 
     /// <summary>Input name of token ids.</summary>
     public const string InputIds = "input_ids";
@@ -84,8 +99,22 @@ public sealed class Gpt2GraphBuilder
                 g.AddInput(PastValue(i), OnnxElementType.Float, [Batch, H, Past, D]);
             }
         }
+        _quantized.Clear();
+        var quantize = Quantization?.Clone();
+        quantize?.Validate();
         foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(_c))
+        {
+            if (quantize is not null && IsLinearWeight(name))
+            {
+                // A Conv1D weight [in, out] is used as x · W: MatMulNBits wants the rows of Wᵀ.
+                AddQuantized(g, name, BlockQuantizer.QuantizeKxN(_weights.Get(name), shape[0], shape[1], quantize));
+                continue;
+            }
             g.AddInitializer(OnnxTensor.Wrap(name, _weights.Get(name), Array.ConvertAll(shape, d => (long)d)));
+        }
+        // The tied head is logits = h · wteᵀ: wte's rows are already the rows MatMulNBits wants; the fp32 copy stays for the lookup.
+        if (quantize is { QuantizeHead: true })
+            AddQuantized(g, HeadWeight, BlockQuantizer.QuantizeRows(_weights.Get("transformer.wte.weight"), _c.VocabSize, _c.EmbeddingSize, quantize));
 
         switch (layout)
         {
@@ -140,7 +169,41 @@ public sealed class Gpt2GraphBuilder
 
         var model = new OnnxModel(g) { DocString = $"GPT-2 decoder ({_c}), layout {layout}." };
         model.Metadata["aigc.gpt2.layout"] = layout.ToString();
+        if (quantize is not null)
+        {
+            model.OpsetImports[ContribDomain] = 1;
+            model.Metadata["aigc.quantization"] = quantize.Tag;
+        }
         return model;
+    }
+
+    // Pseudo-name of the quantized tied head (the embedding itself keeps its name for the lookup).
+    private const string HeadWeight = "lm_head.weight";
+
+    private static bool IsLinearWeight(string name) =>
+        name.EndsWith(".attn.c_attn.weight", StringComparison.Ordinal) || name.EndsWith(".attn.c_proj.weight", StringComparison.Ordinal) ||
+        name.EndsWith(".mlp.c_fc.weight", StringComparison.Ordinal) || name.EndsWith(".mlp.c_proj.weight", StringComparison.Ordinal);
+
+    private void AddQuantized(OnnxGraph g, string name, QuantizedMatrix q)
+    {
+        string data = g.AddInitializer(OnnxTensor.Create<byte>(name + "_Q" + q.Options.Bits, q.Data, [q.N, q.BlocksPerRow, q.BlobSize]));
+        string scales = g.AddInitializer(OnnxTensor.Create<float>(name + "_scales", q.Scales, [q.Scales.Length]));
+        string? zeroPoints = q.ZeroPoints is null ? null : g.AddInitializer(OnnxTensor.Create<byte>(name + "_zero_points", q.ZeroPoints, [q.ZeroPoints.Length]));
+        _quantized[name] = (data, scales, zeroPoints, q.N, q.K);
+    }
+
+    /// <summary>x · W for a Conv1D weight (or the head): MatMul, or MatMulNBits when the weight was quantized.</summary>
+    private string Linear(OnnxGraph g, string x, string weight)
+    {
+        if (!_quantized.TryGetValue(weight, out var q)) return g.Apply("MatMul", [x, weight]);
+        var o = Quantization!;
+        string output = g.NewName("MatMulNBits");
+        List<string> inputs = q.ZeroPoints is null ? [x, q.Data, q.Scales] : [x, q.Data, q.Scales, q.ZeroPoints];
+        g.AddNode(new OnnxNode("MatMulNBits", inputs, [output],
+            [OnnxAttribute.Int("K", q.K), OnnxAttribute.Int("N", q.N), OnnxAttribute.Int("bits", o.Bits),
+             OnnxAttribute.Int("block_size", o.BlockSize), OnnxAttribute.Int("accuracy_level", o.AccuracyLevel)],
+            output, ContribDomain));
+        return output;
     }
 
     private OnnxGraph Branch(string name, (string, string)[]? past)
@@ -220,7 +283,7 @@ public sealed class Gpt2GraphBuilder
             string p = Gpt2Weights.LayerPrefix(i);
             // attention
             string x = g.Apply("LayerNormalization", [h, p + "ln_1.weight", p + "ln_1.bias"], lastAxis, eps);
-            string qkv = g.Apply("Add", [g.Apply("MatMul", [x, p + "attn.c_attn.weight"]), p + "attn.c_attn.bias"]);
+            string qkv = g.Apply("Add", [Linear(g, x, p + "attn.c_attn.weight"), p + "attn.c_attn.bias"]);
             string q = g.NewName("q"), k = g.NewName("k"), v = g.NewName("v");
             g.AddNode("Split", [qkv, split], [q, k, v], OnnxAttribute.Int("axis", 2));
             string qh = Heads(g, g.Apply("Mul", [q, scale]), headShape);                  // [b, H, S, D]
@@ -241,22 +304,24 @@ public sealed class Gpt2GraphBuilder
             string probs = g.Apply("Softmax", [masked], lastAxis);
             string ctx = g.Apply("MatMul", [probs, vh]);                                     // [b, H, S, D]
             string merged = g.Apply("Reshape", [g.Apply("Transpose", [ctx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
-            string attn = g.Apply("Add", [g.Apply("MatMul", [merged, p + "attn.c_proj.weight"]), p + "attn.c_proj.bias"]);
+            string attn = g.Apply("Add", [Linear(g, merged, p + "attn.c_proj.weight"), p + "attn.c_proj.bias"]);
             h = g.Apply("Add", [h, attn]);
 
             // MLP with gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
             string y = g.Apply("LayerNormalization", [h, p + "ln_2.weight", p + "ln_2.bias"], lastAxis, eps);
-            string fc = g.Apply("Add", [g.Apply("MatMul", [y, p + "mlp.c_fc.weight"]), p + "mlp.c_fc.bias"]);
+            string fc = g.Apply("Add", [Linear(g, y, p + "mlp.c_fc.weight"), p + "mlp.c_fc.bias"]);
             string cube = g.Apply("Mul", [g.Apply("Mul", [fc, fc]), fc]);
             string inner = g.Apply("Mul", [g.Apply("Add", [fc, g.Apply("Mul", [cube, geluA])]), geluC]);
             string gelu = g.Apply("Mul", [g.Apply("Mul", [fc, half]), g.Apply("Add", [g.Apply("Tanh", [inner]), oneF])]);
-            string mlp = g.Apply("Add", [g.Apply("MatMul", [gelu, p + "mlp.c_proj.weight"]), p + "mlp.c_proj.bias"]);
+            string mlp = g.Apply("Add", [Linear(g, gelu, p + "mlp.c_proj.weight"), p + "mlp.c_proj.bias"]);
             h = g.Apply("Add", [h, mlp]);
         }
 
         string hf = g.Apply("LayerNormalization", [h, "transformer.ln_f.weight", "transformer.ln_f.bias"], lastAxis, eps);
         string flat = g.Apply("Reshape", [hf, g.AddConstant("flat_shape", -1, E)]);
-        string logits2d = g.Apply("Gemm", [flat, "transformer.wte.weight"], OnnxAttribute.Int("transB", 1));
+        string logits2d = _quantized.ContainsKey(HeadWeight)
+            ? Linear(g, flat, HeadWeight)
+            : g.Apply("Gemm", [flat, "transformer.wte.weight"], OnnxAttribute.Int("transB", 1));
         string outShape = g.Apply("Concat", [g.Apply("Shape", [InputIds]), g.AddConstant("vocab", _c.VocabSize)], OnnxAttribute.Int("axis", 0));
         g.AddNode("Reshape", [logits2d, outShape], [logitsName]);
     }
