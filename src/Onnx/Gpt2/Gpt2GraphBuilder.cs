@@ -102,6 +102,8 @@ public sealed class Gpt2GraphBuilder
         _quantized.Clear();
         var quantize = Quantization?.Clone();
         quantize?.Validate();
+        if (quantize is not null && _c.EmbeddingSize % quantize.BlockSize != 0)
+            throw new ArgumentException($"Quantization BlockSize {quantize.BlockSize} does not divide the model width {_c.EmbeddingSize} (n_embd); choose a block size that does, e.g. {Enumerable.Range(4, 5).Select(i => 1 << i).Where(b => _c.EmbeddingSize % b == 0).DefaultIfEmpty(16).Max()}.", nameof(Quantization));
         foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(_c))
         {
             if (quantize is not null && IsLinearWeight(name))

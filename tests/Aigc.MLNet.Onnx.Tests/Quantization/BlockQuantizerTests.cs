@@ -155,3 +155,85 @@ public sealed class BlockQuantizerTests
         }
     }
 }
+
+[TestClass]
+public sealed class Gpt2QuantizerTests
+{
+    private static string Temp(string name)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"aigc-q-{Environment.ProcessId}", name + "-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+        return dir;
+    }
+
+    private static (Gpt2Weights Weights, Gpt2TokenizerFiles Chars) Tiny(int width = 32)
+    {
+        var config = new Gpt2Config { NumLayers = 2, NumHeads = 2, EmbeddingSize = width, MaxPositions = 32, VocabSize = 41, BosTokenId = 40, EosTokenId = 40 };
+        var chars = Gpt2TokenizerFiles.CharacterLevel(Enumerable.Range(0, 40).Select(i => ((char)('A' + i)).ToString()));
+        return (Gpt2Weights.Random(config, 3), chars);
+    }
+
+    [TestMethod]
+    [DataRow(Gpt2OnnxLayout.Optimum, false)]
+    [DataRow(Gpt2OnnxLayout.OnnxRuntimeGpt2, true)]
+    [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy, false)]
+    public void QuantizingAnExportedFolder_GivesTheGraphOfAQuantizedExport_ByteForByte(Gpt2OnnxLayout layout, bool int32)
+    {
+        var (weights, chars) = Tiny();
+        string fp32 = Temp("fp32"), direct = Temp("direct"), quantized = Temp("quantized");
+        // External data for the fp32 source, so the reader's external-data path is exercised too.
+        var save = new OnnxSaveOptions { ExternalData = OnnxExternalDataMode.Always, MinExternalTensorBytes = 1024 };
+        Gpt2Exporter.Export(weights, chars, fp32, new Gpt2ExportOptions { Layout = layout, UseInt32Inputs = int32, Save = save, ContextOverflow = ContextOverflow.SlideWindow });
+        var q = new BlockQuantizationOptions { Bits = 4, BlockSize = 16 };
+        Gpt2Exporter.Export(weights, chars, direct, new Gpt2ExportOptions { Layout = layout, UseInt32Inputs = int32, Quantization = q, ContextOverflow = ContextOverflow.SlideWindow });
+
+        string model = Gpt2Quantizer.QuantizeFolder(fp32, quantized, q);
+        string relative = Gpt2Exporter.ModelRelativePath(layout);
+        Assert.AreEqual(Path.Combine(quantized, relative), model);
+        CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(direct, relative)), File.ReadAllBytes(model), "same weights, same graph");
+        foreach (string file in new[] { "config.json", "generation_config.json", "vocab.json", "tokenizer_config.json" })
+            Assert.AreEqual(File.ReadAllText(Path.Combine(direct, file)), File.ReadAllText(Path.Combine(quantized, file)), file);
+        Assert.IsFalse(Directory.EnumerateFiles(quantized, "*.data", SearchOption.AllDirectories).Any(), "the fp32 external data is not copied");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(quantized, "config.json")), "\"block_size\": 16");
+        using var lm = CausalLM.Load(quantized);
+        Assert.HasCount(40, new TextGenerator(lm).GenerateTokens([1, 2, 3], new GenerationOptions { MaxNewTokens = 40, EosTokenIds = [] })[0].TokenIds,
+            "the copied generation_config.json still slides the 32-position window");
+    }
+
+    [TestMethod]
+    public void BadInputs_AreRefused_NamingTheInput_AndLeaveNothingBehind()
+    {
+        var (weights, chars) = Tiny();
+        string fp32 = Temp("src"), q = Temp("q4");
+        Gpt2Exporter.Export(weights, chars, fp32);
+        var options = new BlockQuantizationOptions();
+
+        string empty = Temp("empty");
+        Directory.CreateDirectory(empty);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Gpt2Quantizer.QuantizeFolder(empty, q, options)).Message, "has no config.json");
+        Assert.ThrowsExactly<DirectoryNotFoundException>(() => Gpt2Quantizer.QuantizeFolder(empty + "-missing", q, options));
+
+        var wide = Assert.ThrowsExactly<ArgumentException>(() => Gpt2Quantizer.QuantizeFolder(fp32, q, new BlockQuantizationOptions { BlockSize = 64 }));
+        StringAssert.Contains(wide.Message, "BlockSize 64 does not divide the model width 32");
+        Assert.IsFalse(Directory.Exists(q), "nothing written");
+        Assert.IsFalse(Directory.EnumerateDirectories(Path.GetDirectoryName(q)!, Path.GetFileName(q) + ".tmp-*").Any(), "no staging folder left");
+
+        Gpt2Quantizer.QuantizeFolder(fp32, q, options);
+        StringAssert.Contains(Assert.ThrowsExactly<IOException>(() => Gpt2Quantizer.QuantizeFolder(fp32, q, options)).Message, "already exists");
+        string again = Temp("again");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Gpt2Quantizer.QuantizeFolder(q, again, options)).Message, "is already quantized (q4-b32-sym-acc4)");
+
+        // A GPT-2 ONNX file this library did not write: no metadata to read the weights back by.
+        string foreign = Temp("foreign");
+        Directory.CreateDirectory(Path.Combine(foreign, "onnx"));
+        File.Copy(Path.Combine(fp32, "config.json"), Path.Combine(foreign, "config.json"));
+        var g = new OnnxGraph("other");
+        g.AddInput("input_ids", OnnxElementType.Int64, ["b", "s"]);
+        g.AddNode("Identity", ["input_ids"], ["logits"]);
+        g.AddOutput("logits", OnnxElementType.Int64, ["b", "s"]);
+        new OnnxModel(g).Save(Path.Combine(foreign, "onnx", "model.onnx"));
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Gpt2Quantizer.QuantizeFolder(foreign, Temp("f"), options)).Message, "was not written by Aigc.MLNet");
+        File.WriteAllBytes(Path.Combine(foreign, "onnx", "model.onnx"), [0x0A, 0xFF, 0xFF]);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Gpt2Quantizer.QuantizeFolder(foreign, Temp("f"), options)).Message, "not a well-formed ONNX model");
+    }
+}

@@ -1,0 +1,97 @@
+using Aigc.MLNet.Onnx.Gpt2;
+using Aigc.MLNet.Onnx.Proto;
+
+namespace Aigc.MLNet.Onnx.Quantization;
+
+/// <summary>
+/// Quantizes a GPT-2 ONNX folder written by this library's exporter (trained here, or converted from a Hugging Face
+/// checkpoint) into a new folder: the weights are read back from the ONNX initializers, the graph is rebuilt in the
+/// same layout with <c>com.microsoft.MatMulNBits</c> weights (<see cref="Gpt2GraphBuilder.Quantization"/>), and every
+/// other file (config, generation config, tokenizer files) is copied, config.json gaining a <c>quantization</c> block.
+/// The new folder appears only when complete (written beside it, then renamed); the source is never changed.
+/// </summary>
+public static class Gpt2Quantizer
+{
+    /// <summary>Quantizes <paramref name="sourceFolder"/> into <paramref name="outputFolder"/> (which must not exist); returns the new model file.</summary>
+    /// <exception cref="DirectoryNotFoundException">The source folder does not exist.</exception>
+    /// <exception cref="IOException">The output folder already exists.</exception>
+    /// <exception cref="InvalidDataException">The source is not a GPT-2 folder written by this library, or is already quantized.</exception>
+    public static string QuantizeFolder(string sourceFolder, string outputFolder, BlockQuantizationOptions options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sourceFolder);
+        ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        ArgumentNullException.ThrowIfNull(options);
+        options = options.Clone();
+        options.Validate();
+        string source = Path.GetFullPath(sourceFolder), output = Path.GetFullPath(outputFolder);
+        if (!Directory.Exists(source)) throw new DirectoryNotFoundException($"Model folder '{source}' does not exist.");
+        if (Directory.Exists(output) || File.Exists(output))
+            throw new IOException($"Output folder '{output}' already exists; quantization writes a new folder and never overwrites one.");
+        string configPath = Path.Combine(source, "config.json");
+        if (!File.Exists(configPath))
+            throw new InvalidDataException($"'{source}' is not a causal language model folder: it has no config.json.");
+
+        var (layout, modelPath) = FindModel(source);
+        var reader = OnnxInitializerReader.Read(modelPath);
+        if (!reader.Metadata.TryGetValue("aigc.gpt2.layout", out _))
+            throw new InvalidDataException($"'{modelPath}' was not written by Aigc.MLNet's GPT-2 exporter (no aigc.gpt2.layout metadata), so its weights cannot be read back; convert the Hugging Face checkpoint instead (`aigc convert gpt2 --quantize ...`).");
+        if (reader.Metadata.TryGetValue("aigc.quantization", out string? done))
+            throw new InvalidDataException($"'{modelPath}' is already quantized ({done}); quantize the fp32 folder it came from.");
+
+        var config = Gpt2Config.Load(configPath);
+        var weights = new Gpt2Weights(config);
+        foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(config))
+        {
+            if (!reader.FloatInitializers.TryGetValue(name, out var tensor))
+                throw new InvalidDataException($"'{modelPath}' has no fp32 initializer '{name}' for {config}.");
+            weights.Set(name, tensor.Data, shape);
+        }
+        var model = new Gpt2GraphBuilder(weights) { Quantization = options, UseInt32Inputs = UsesInt32Inputs(modelPath, layout) }.Build(layout);
+
+        string staging = output + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        try
+        {
+            string relativeModel = Path.GetRelativePath(source, modelPath);
+            foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                string relative = Path.GetRelativePath(source, file);
+                // The fp32 graph and its external data are replaced, not copied.
+                if (relative == relativeModel || relative.EndsWith(".onnx", StringComparison.Ordinal) || relative.EndsWith(".onnx_data", StringComparison.Ordinal) || relative.EndsWith(".onnx.data", StringComparison.Ordinal))
+                    continue;
+                string target = Path.Combine(staging, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+            string newModel = Path.Combine(staging, relativeModel);
+            Directory.CreateDirectory(Path.GetDirectoryName(newModel)!);
+            model.Save(newModel);
+            Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), options);
+            Directory.Move(staging, output);
+            return Path.Combine(output, relativeModel);
+        }
+        catch
+        {
+            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    private static (Gpt2OnnxLayout Layout, string Path) FindModel(string folder)
+    {
+        foreach (var layout in new[] { Gpt2OnnxLayout.Optimum, Gpt2OnnxLayout.OnnxRuntimeGpt2, Gpt2OnnxLayout.OptimumMergedLegacy })
+        {
+            string path = Path.Combine(folder, Gpt2Exporter.ModelRelativePath(layout).Replace('/', Path.DirectorySeparatorChar));
+            if (File.Exists(path)) return (layout, path);
+        }
+        throw new InvalidDataException($"'{folder}' is not a causal language model folder of this library: none of {string.Join(", ", Enum.GetValues<Gpt2OnnxLayout>().Select(Gpt2Exporter.ModelRelativePath))} exists.");
+    }
+
+    // The ORT GPT-2 layout may declare int32 ids; keep what the source declared (genai_config.json's loader expects it).
+    private static bool UsesInt32Inputs(string modelPath, Gpt2OnnxLayout layout)
+    {
+        if (layout != Gpt2OnnxLayout.OnnxRuntimeGpt2) return false;
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(modelPath);
+        return session.InputMetadata.TryGetValue(Gpt2GraphBuilder.InputIds, out var ids) && ids.ElementType == typeof(int);
+    }
+}
