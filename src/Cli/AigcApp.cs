@@ -15,6 +15,7 @@ public static class AigcApp
         root.Add(TrainCommands.Create(context));
         root.Add(ExportCommands.Create(context));
         root.Add(ConvertCommands.Create(context));
+        root.Add(QuantizeCommand.Create(context));
         root.Add(GenerateCommands.Create(context));
         root.Add(EvaluateCommands.Create(context));
         root.Add(QuickstartCommand.Create(context));

@@ -234,4 +234,41 @@ public sealed class DataFetchTests
         Assert.AreEqual(0, r.ExitCode, r.Out + r.Error);
         StringAssert.Contains(r.Out, "data ready in");
     }
+
+    [TestMethod]
+    public void Quantize_WritesANewFolderThatGenerates_AndRefusesBadInputsWithTheFlagNamed()
+    {
+        using var tmp = new TempFolder();
+        string fp32 = tmp.File("fp32");
+        var chars = Gpt2TokenizerFiles.CharacterLevel("abcdefgh ".Select(c => c.ToString()));
+        var config = new Gpt2Config { NumLayers = 1, NumHeads = 2, EmbeddingSize = 32, MaxPositions = 64, VocabSize = 10, BosTokenId = 9, EosTokenId = 9 };
+        Gpt2Exporter.Export(Gpt2Weights.Random(config, 5), chars, fp32);
+
+        var q = CliHarness.Run("quantize", "-m", fp32, "-o", tmp.File("q8"), "--bits", "8", "--block-size", "16");
+        Assert.AreEqual(0, q.ExitCode, q.Error);
+        StringAssert.Contains(q.Out, "(q8-b16-sym-acc4)");
+        StringAssert.Contains(File.ReadAllText(tmp.File("q8/config.json")), "\"bits\": 8");
+        var gen = CliHarness.Run("generate", "text", "-m", tmp.File("q8"), "-p", "abc", "--max-new-tokens", "6");
+        Assert.AreEqual(0, gen.ExitCode, gen.Error);
+        StringAssert.StartsWith(gen.Out, "abc");
+
+        Assert.AreEqual(2, CliHarness.Run("quantize", "-m", fp32, "-o", tmp.File("x"), "--bits", "3").ExitCode, "bits must be 4 or 8");
+        var block = CliHarness.Run("quantize", "-m", fp32, "-o", tmp.File("x"), "--bits", "4", "--block-size", "48");
+        Assert.AreEqual(2, block.ExitCode);
+        StringAssert.Contains(block.Error, "--block-size");
+        var exists = CliHarness.Run("quantize", "-m", fp32, "-o", tmp.File("q8"), "--bits", "4", "--block-size", "16");
+        Assert.AreEqual(2, exists.ExitCode);
+        StringAssert.Contains(exists.Error, "already exists");
+        var twice = CliHarness.Run("quantize", "-m", tmp.File("q8"), "-o", tmp.File("x"), "--bits", "4", "--block-size", "16");
+        Assert.AreEqual(1, twice.ExitCode);
+        StringAssert.Contains(twice.Error, "already quantized");
+        var wide = CliHarness.Run("quantize", "-m", fp32, "-o", tmp.File("x"), "--bits", "4", "--block-size", "64");
+        Assert.AreEqual(1, wide.ExitCode);
+        StringAssert.Contains(wide.Error, "does not divide the model width 32");
+        Assert.IsFalse(Directory.Exists(tmp.File("x")), "no output folder after a refused run");
+
+        // convert gpt2 --quantize writes the same graph as quantizing the fp32 conversion.
+        var convert = CliHarness.Run("convert", "gpt2", "--help");
+        StringAssert.Contains(convert.Out, "--quantize");
+    }
 }

@@ -17,11 +17,13 @@ internal static class ConvertCommands
         var merges = new Option<string?>("--merges") { Description = "merges.txt (default: beside the safetensors file)." };
         var layout = new Option<Gpt2OnnxLayout>("--layout") { Description = "ONNX layout: Optimum (model.onnx + KV cache), OptimumMergedLegacy or OnnxRuntimeGpt2.", DefaultValueFactory = _ => Gpt2OnnxLayout.Optimum };
         foreach (var o in new Option[] { safetensors, output, config, vocab, merges, layout }) gpt2.Add(o);
+        var quantization = new QuantizationFlags(required: false);
+        quantization.AddTo(gpt2);
         gpt2.SetAction(parse =>
         {
             string source = parse.GetValue(safetensors)!;
             string outFolder = parse.GetValue(output)!;
-            var options = new Gpt2ExportOptions { Layout = parse.GetValue(layout) };
+            var options = new Gpt2ExportOptions { Layout = parse.GetValue(layout), Quantization = quantization.Read(parse) };
             string onnx;
             if (Directory.Exists(source))
             {

@@ -42,6 +42,8 @@ internal static class TrainCommands
         var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint (written at every validation and on Ctrl+C) up to --iterations, with the same other flags." };
         foreach (var o in new Option[] { data, output, iterations, batch, block, layers, embd, lr, maxChars, evalEvery, seed, threads, resume }) command.Add(o);
         command.Add(gpt ? heads : hidden);
+        var quantization = new QuantizationFlags(required: false);
+        if (gpt) quantization.AddTo(command);
         command.SetAction((parse, ct) =>
         {
             var settings = new LanguageModelJobSettings
@@ -52,7 +54,7 @@ internal static class TrainCommands
                 Heads = gpt ? Positive(parse.GetValue(heads), "--heads") : 1, EmbeddingSize = Positive(parse.GetValue(embd), "--embedding-size"),
                 HiddenSize = gpt ? 0 : Positive(parse.GetValue(hidden), "--hidden-size"), LearningRate = parse.GetValue(lr), MaxChars = parse.GetValue(maxChars),
                 EvalInterval = Positive(parse.GetValue(evalEvery), "--eval-interval"), Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
-                Resume = parse.GetValue(resume),
+                Resume = parse.GetValue(resume), ExportQuantization = gpt ? quantization.Read(parse) : null,
             };
             var result = TrainLanguageModel(context, settings, ct);
             return Task.FromResult(result.Cancelled ? ExitCodes.Cancelled : ExitCodes.Success);

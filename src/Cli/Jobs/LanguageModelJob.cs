@@ -53,6 +53,8 @@ public sealed class LanguageModelJobSettings
     public int Seed { get; set; } = 1;
     /// <summary>TorchSharp threads (0 = default).</summary>
     public int Threads { get; set; }
+    /// <summary>GPT: export the ONNX folder with weight-only quantization (null = fp32; the checkpoint stays fp32).</summary>
+    public Aigc.MLNet.Onnx.Quantization.BlockQuantizationOptions? ExportQuantization { get; set; }
     /// <summary>Continue from the checkpoint in &lt;OutputFolder&gt;/checkpoint (same settings, more <see cref="Iterations"/>).</summary>
     public bool Resume { get; set; }
 }
@@ -199,7 +201,7 @@ public static class LanguageModelJob
     {
         var ml = new MLContext(seed: s.Seed);
         LanguageModelTrainerOptions options = s.Kind == LanguageModelKind.Gpt
-            ? new GptTrainerOptions { NumLayers = s.Layers, NumHeads = s.Heads, EmbeddingSize = s.EmbeddingSize }
+            ? new GptTrainerOptions { NumLayers = s.Layers, NumHeads = s.Heads, EmbeddingSize = s.EmbeddingSize, ExportQuantization = s.ExportQuantization }
             : new LstmTrainerOptions { NumLayers = s.Layers, EmbeddingSize = s.EmbeddingSize, HiddenSize = s.HiddenSize };
         int evalInterval = Math.Max(1, Math.Min(s.EvalInterval, s.Iterations));
         options.TextColumnName = "Text";

@@ -69,7 +69,8 @@ public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, Gpt
 
     private protected override void Export(GptModel model, Gpt2TokenizerFiles files, int endOfTextId, string folder) =>
         // Trained here: generation past the training context keeps going on the latest tokens (nanoGPT's sampling).
-        Gpt2Exporter.Export(model.ToGpt2Weights(), files, folder, new Gpt2ExportOptions { ContextOverflow = ContextOverflow.SlideWindow });
+        Gpt2Exporter.Export(model.ToGpt2Weights(), files, folder,
+            new Gpt2ExportOptions { ContextOverflow = ContextOverflow.SlideWindow, Quantization = Options.ExportQuantization });
 
     /// <summary>Fails unless <paramref name="column"/> is a String column of <paramref name="inputSchema"/>; returns the schema unchanged.</summary>
     internal static SchemaShape CheckTextColumn(SchemaShape inputSchema, string column, string trainerName)
@@ -181,6 +182,14 @@ public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, Gpt
             throw new ArgumentOutOfRangeException("options.MaxIterations", o.MaxIterations, "GptTrainerOptions.MaxIterations must be at least 1.");
         if (o.InitialCheckpoint is not null && !File.Exists(o.InitialCheckpoint))
             throw new FileNotFoundException($"GptTrainerOptions.InitialCheckpoint '{o.InitialCheckpoint}' was not found.", o.InitialCheckpoint);
+        if (o.ExportQuantization is { } q)
+        {
+            // Checked before training, not at export after minutes of it.
+            q.Validate();
+            if (o.InitialCheckpoint is null && o.EmbeddingSize % q.BlockSize != 0)
+                throw new ArgumentOutOfRangeException("options.ExportQuantization", q.BlockSize,
+                    $"GptTrainerOptions.ExportQuantization.BlockSize ({q.BlockSize}) must divide EmbeddingSize ({o.EmbeddingSize}).");
+        }
     }
 
     private sealed class PromptRow
