@@ -41,6 +41,57 @@ public sealed class GptTrainerTests
         Assert.AreEqual(" brown fox jumps over the lazy", completion);   // 30 new characters
     }
 
+    /// <summary>Quantization judged on a trained model (random weights have flat logits and cannot judge it).</summary>
+    [TestMethod]
+    public void QuantizedExports_KeepTheTrainedModelsHeldOutPerplexity()
+    {
+        string text = File.ReadAllText(DatasetPaths.TinyShakespeareFile);
+        string train = text[..60_000];
+        var known = train.ToHashSet();
+        string heldOut = new(text[^3_000..].Where(known.Contains).ToArray());   // characters the vocabulary has
+        var ml = new MLContext(seed: 1);
+        string folder = Folder();
+        var q4 = new Aigc.MLNet.Onnx.Quantization.BlockQuantizationOptions { Bits = 4, BlockSize = 32 };
+        var trainer = ml.Generative().Trainers.Gpt(new GptTrainerOptions
+        {
+            OutputFolder = folder, NumLayers = 2, NumHeads = 2, EmbeddingSize = 64, BlockSize = 32, BatchSize = 8,
+            MaxIterations = 300, WarmupIterations = 20, LearningRate = 3e-3, MinLearningRate = 3e-4, EvalInterval = 0, ValidationFraction = 0, Seed = 1,
+        });
+        trainer.Fit(Rows(ml, [train]));
+        string q8Folder = folder + "-q8", q4Folder = folder + "-q4";
+        var q8 = new Aigc.MLNet.Onnx.Quantization.BlockQuantizationOptions { Bits = 8, BlockSize = 32 };
+        Aigc.MLNet.Onnx.Quantization.Gpt2Quantizer.QuantizeFolder(folder, q8Folder, q8);
+        Aigc.MLNet.Onnx.Quantization.Gpt2Quantizer.QuantizeFolder(folder, q4Folder, q4);
+
+        double Perplexity(string model)
+        {
+            using var lm = CausalLM.Load(model);
+            return Aigc.MLNet.Transforms.Evaluation.Text.Perplexity.Evaluate(lm, [heldOut]).Perplexity;
+        }
+        double fp32 = Perplexity(folder), p8 = Perplexity(q8Folder), p4 = Perplexity(q4Folder);
+        Console.WriteLine($"held-out perplexity: fp32 {fp32:F4}, q8 {p8:F4} ({p8 / fp32 - 1:P2}), q4 {p4:F4} ({p4 / fp32 - 1:P2})");
+        Assert.IsLessThan(20.0, fp32, "the model learned something (uniform over ~60 characters is 60)");
+        Assert.IsLessThan(0.01, Math.Abs(p8 / fp32 - 1), $"q8 within 1 %: {p8} vs {fp32}");
+        Assert.IsLessThan(0.05, p4 / fp32 - 1, $"q4 within +5 %: {p4} vs {fp32}");
+
+        // Exporting quantized from the trainer gives the same folder as quantizing the fp32 export.
+        string direct = Folder();
+        var again = ml.Generative().Trainers.Gpt(new GptTrainerOptions
+        {
+            OutputFolder = direct, NumLayers = 2, NumHeads = 2, EmbeddingSize = 64, BlockSize = 32, BatchSize = 8,
+            MaxIterations = 300, WarmupIterations = 20, LearningRate = 3e-3, MinLearningRate = 3e-4, EvalInterval = 0, ValidationFraction = 0, Seed = 1,
+            ExportQuantization = q4,
+        });
+        again.Fit(Rows(ml, [train]));
+        CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(q4Folder, "onnx", "model.onnx")), File.ReadAllBytes(Path.Combine(direct, "onnx", "model.onnx")),
+            "the same seed trains the same weights; quantized in the trainer or afterwards, the graph is the same");
+        var bad = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Gpt(new GptTrainerOptions
+        {
+            OutputFolder = Folder(), EmbeddingSize = 48, ExportQuantization = new Aigc.MLNet.Onnx.Quantization.BlockQuantizationOptions { BlockSize = 32 },
+        }));
+        StringAssert.Contains(bad.Message, "ExportQuantization.BlockSize (32) must divide EmbeddingSize (48)");
+    }
+
     [TestMethod]
     public void FineTunesAGpt2CheckpointWithBpe()
     {
