@@ -106,6 +106,8 @@ public sealed class Gpt2GraphBuilder
             throw new ArgumentException($"Quantization BlockSize {quantize.BlockSize} does not divide the model width {_c.EmbeddingSize} (n_embd); choose a block size that does, e.g. {Enumerable.Range(4, 5).Select(i => 1 << i).Where(b => _c.EmbeddingSize % b == 0).DefaultIfEmpty(16).Max()}.", nameof(Quantization));
         foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(_c))
         {
+            // With a quantized head the token lookup reads the quantized matrix: no fp32 copy of the embedding.
+            if (quantize is { QuantizeHead: true } && name == TokenEmbedding) continue;
             if (quantize is not null && IsLinearWeight(name))
             {
                 // A Conv1D weight [in, out] is used as x · W: MatMulNBits wants the rows of Wᵀ.
@@ -114,9 +116,10 @@ public sealed class Gpt2GraphBuilder
             }
             g.AddInitializer(OnnxTensor.Wrap(name, _weights.Get(name), Array.ConvertAll(shape, d => (long)d)));
         }
-        // The tied head is logits = h · wteᵀ: wte's rows are already the rows MatMulNBits wants; the fp32 copy stays for the lookup.
+        // The tied head is logits = h · wteᵀ: wte's rows are already the rows MatMulNBits wants, and the same codes serve
+        // the token lookup (GatherBlockQuantized reads them as [vocab, width·bits/8], low nibble first).
         if (quantize is { QuantizeHead: true })
-            AddQuantized(g, HeadWeight, BlockQuantizer.QuantizeRows(_weights.Get("transformer.wte.weight"), _c.VocabSize, _c.EmbeddingSize, quantize));
+            AddQuantized(g, HeadWeight, BlockQuantizer.QuantizeRows(_weights.Get(TokenEmbedding), _c.VocabSize, _c.EmbeddingSize, quantize));
 
         switch (layout)
         {
@@ -179,8 +182,9 @@ public sealed class Gpt2GraphBuilder
         return model;
     }
 
-    // Pseudo-name of the quantized tied head (the embedding itself keeps its name for the lookup).
+    // Pseudo-name of the quantized tied head; the token embedding it is tied to.
     private const string HeadWeight = "lm_head.weight";
+    private const string TokenEmbedding = "transformer.wte.weight";
 
     private static bool IsLinearWeight(string name) =>
         name.EndsWith(".attn.c_attn.weight", StringComparison.Ordinal) || name.EndsWith(".attn.c_proj.weight", StringComparison.Ordinal) ||
@@ -192,6 +196,21 @@ public sealed class Gpt2GraphBuilder
         string scales = g.AddInitializer(OnnxTensor.Create<float>(name + "_scales", q.Scales, [q.Scales.Length]));
         string? zeroPoints = q.ZeroPoints is null ? null : g.AddInitializer(OnnxTensor.Create<byte>(name + "_zero_points", q.ZeroPoints, [q.ZeroPoints.Length]));
         _quantized[name] = (data, scales, zeroPoints, q.N, q.K);
+    }
+
+    /// <summary>The token-embedding lookup over the quantized head: GatherBlockQuantized on 2-D views of its codes.</summary>
+    private string QuantizedLookup(OnnxGraph g, (string Data, string Scales, string? ZeroPoints, int N, int K) q)
+    {
+        var o = Quantization!;
+        string data = g.Apply("Reshape", [q.Data, g.AddConstant("qdata_2d", q.N, -1)]);
+        string scales = g.Apply("Reshape", [q.Scales, g.AddConstant("qscales_2d", q.N, -1)]);
+        List<string> inputs = [data, InputIds, scales];
+        if (q.ZeroPoints is not null) inputs.Add(g.Apply("Reshape", [q.ZeroPoints, g.AddConstant("qzero_2d", q.N, -1)]));
+        string output = g.NewName("GatherBlockQuantized");
+        g.AddNode(new OnnxNode("GatherBlockQuantized", inputs, [output],
+            [OnnxAttribute.Int("gather_axis", 0), OnnxAttribute.Int("quantize_axis", 1), OnnxAttribute.Int("block_size", o.BlockSize), OnnxAttribute.Int("bits", o.Bits)],
+            output, ContribDomain));
+        return output;
     }
 
     /// <summary>x · W for a Conv1D weight (or the head): MatMul, or MatMulNBits when the weight was quantized.</summary>
@@ -267,7 +286,7 @@ public sealed class Gpt2GraphBuilder
         string minValue = g.AddScalar("min_value", float.MinValue);
 
         // ---- embeddings ----
-        string tok = g.Apply("Gather", ["transformer.wte.weight", InputIds], OnnxAttribute.Int("axis", 0));
+        string tok = _quantized.TryGetValue(HeadWeight, out var head) ? QuantizedLookup(g, head) : g.Apply("Gather", [TokenEmbedding, InputIds], OnnxAttribute.Int("axis", 0));
         string pos = g.Apply("Gather", ["transformer.wpe.weight", PositionIds], OnnxAttribute.Int("axis", 0));
         string h = g.Apply("Add", [tok, pos]);                                            // [b, S, E]
 

@@ -114,6 +114,42 @@ public sealed class BlockQuantizerTests
         }
     }
 
+    /// <summary>The token lookup reads the head's codes as [rows, K·bits/8]: ONNX Runtime's GatherBlockQuantized returns the dequantized rows.</summary>
+    [TestMethod]
+    [DynamicData(nameof(Settings))]
+    public void OnnxRuntimeGatherBlockQuantized_ReturnsTheDequantizedRows(int bits, int block, bool symmetric)
+    {
+        const int Rows = 12, K = 128;   // whole blocks only, as in a GPT-2 (the block size must divide the width)
+        float[] table = RandomWeights(Rows * K, 11 + bits);
+        var q = BlockQuantizer.QuantizeRows(table, Rows, K, new BlockQuantizationOptions { Bits = bits, BlockSize = block, Symmetric = symmetric });
+        float[] deq = q.DequantizeRows();
+        long[] ids = [3, 0, 11, 3];
+        var g = new OnnxGraph("gbq");
+        g.AddInput("ids", OnnxElementType.Int64, ["n"]);
+        g.AddInitializer(OnnxTensor.Create<byte>("data", q.Data, [Rows, q.BlocksPerRow * q.BlobSize]));
+        g.AddInitializer(OnnxTensor.Create<float>("scales", q.Scales, [Rows, q.BlocksPerRow]));
+        List<string> inputs = ["data", "ids", "scales"];
+        if (q.ZeroPoints is { } zp)
+        {
+            g.AddInitializer(OnnxTensor.Create<byte>("zero_points", zp, [Rows, q.ZeroPointBytesPerRow]));
+            inputs.Add("zero_points");
+        }
+        g.AddNode(new OnnxNode("GatherBlockQuantized", inputs, ["rows"],
+            [OnnxAttribute.Int("gather_axis", 0), OnnxAttribute.Int("quantize_axis", 1), OnnxAttribute.Int("block_size", block), OnnxAttribute.Int("bits", bits)],
+            "rows", Gpt2GraphBuilder.ContribDomain));
+        g.AddOutput("rows", OnnxElementType.Float, ["n", K]);
+        var model = new OnnxModel(g);
+        model.OpsetImports[Gpt2GraphBuilder.ContribDomain] = 1;
+        using var session = new InferenceSession(model.ToArray());
+        using var input = OrtValue.CreateTensorValueFromMemory(ids, [ids.Length]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["ids"], [input], ["rows"]);
+        var actual = outputs[0].GetTensorDataAsSpan<float>();
+        for (int i = 0; i < ids.Length; i++)
+            for (int k = 0; k < K; k++)
+                Assert.AreEqual(deq[ids[i] * K + k], actual[i * K + k], 1e-6f, $"row {ids[i]}, column {k}");
+    }
+
     [TestMethod]
     public void QuantizedGpt2Export_RunsInEveryLayout_AndQ8StaysCloserToFp32ThanQ4()
     {
@@ -141,8 +177,8 @@ public sealed class BlockQuantizerTests
         float[] fp32 = Logits(Gpt2OnnxLayout.Optimum, null);
         double Error(float[] x) => x.Zip(fp32, (p, r) => Math.Abs(p - r)).Max();
         double range = fp32.Max(Math.Abs);
-        var q8 = new BlockQuantizationOptions { Bits = 8, BlockSize = 32, AccuracyLevel = 0 };
-        var q4 = new BlockQuantizationOptions { Bits = 4, BlockSize = 32, AccuracyLevel = 0 };
+        var q8 = new BlockQuantizationOptions { Bits = 8, BlockSize = 16, AccuracyLevel = 0 };
+        var q4 = new BlockQuantizationOptions { Bits = 4, BlockSize = 16, AccuracyLevel = 0 };
         double e8 = Error(Logits(Gpt2OnnxLayout.Optimum, q8)), e4 = Error(Logits(Gpt2OnnxLayout.Optimum, q4));
         Assert.IsLessThan(e4, e8, $"q8 error {e8} below q4 error {e4}");
         Assert.IsLessThan(0.02 * range, e8, $"q8 logits within 2 % of the fp32 range ({range}): {e8}");
