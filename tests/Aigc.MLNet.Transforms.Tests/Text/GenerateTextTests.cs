@@ -212,7 +212,8 @@ public sealed class GenerateTextTests
         ml.Model.Save(model, data.Schema, zip);
         File.AppendAllText(Path.Combine(folder, "onnx", "model.onnx"), " ");
         var ex = Assert.ThrowsExactly<InvalidOperationException>(() => PipelineJson.RunInFreshProcess(zip, new Dictionary<string, string?[]> { ["Prompt"] = ["First"] }, ["Completion"]));
-        StringAssert.Contains(ex.Message, "changed since this GenerateText pipeline was built");
+        StringAssert.Contains(ex.Message, "GenerateText: model file 'onnx/model.onnx'");
+        StringAssert.Contains(ex.Message, "changed since this pipeline was built");
     }
 
     [TestMethod]
