@@ -57,7 +57,7 @@ public sealed class GenerateTextEstimator : IEstimator<GenerateTextTransformer>
             string encoded = _encodedConfig;
             var served = new ServedChain(_chain.Fit(input), input.Schema, _config.Source,
                 carrier => Chain(catalog, encoded, options, carrier), lease, () => GenerateTextRuntime.Acquire(encoded));
-            return new GenerateTextTransformer(served, _options.InputColumnName, _options.BatchSize, OutputNames(_options));
+            return new GenerateTextTransformer(served, encoded, _options.InputColumnName, _options.BatchSize, OutputNames(_options));
         }
         catch
         {

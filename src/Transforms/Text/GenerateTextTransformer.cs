@@ -23,14 +23,21 @@ public sealed class GenerateTextTransformer : ITransformer, IDisposable
     private readonly string _inputColumnName;
     private readonly IReadOnlyList<(string Property, string Column)> _outputs;
 
-    internal GenerateTextTransformer(ServedChain served, string inputColumnName, int batchSize,
+    internal GenerateTextTransformer(ServedChain served, string encodedConfig, string inputColumnName, int batchSize,
         IReadOnlyList<(string Property, string Column)> outputs)
     {
         _served = served;
+        RuntimeKey = encodedConfig;
         _inputColumnName = inputColumnName;
         BatchSize = batchSize;
         _outputs = outputs;
     }
+
+    /// <summary>The <see cref="ServingCache"/> key of this pipeline's runtime (its encoded configuration).</summary>
+    internal string RuntimeKey { get; }
+
+    /// <summary>The <see cref="ServingCache"/> key of the ONNX Runtime session, shared by pipelines on the same files and session options.</summary>
+    internal string SessionKey => ConfiguredMapping.DecodeConfig<GenerateTextConfig>(RuntimeKey).SessionKey;
 
     /// <summary>Rows generated together by <see cref="Transform"/>'s cursors.</summary>
     public int BatchSize { get; }
