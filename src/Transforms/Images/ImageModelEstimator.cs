@@ -56,7 +56,7 @@ public sealed class ImageModelEstimator : IEstimator<ImageModelTransformer>
         {
             var (chain, encoded) = (_chain, _encoded);
             return new ImageModelTransformer(new ServedChain(_live.Fit(input), input.Schema, _config.Source, carrier => chain(carrier), lease,
-                () => ImageModelRuntime.Acquire(encoded)));
+                () => ImageModelRuntime.Acquire(encoded)), encoded);
         }
         catch
         {
@@ -104,7 +104,14 @@ public sealed class ImageModelTransformer : ITransformer, IDisposable
 {
     private readonly ServedChain _served;
 
-    internal ImageModelTransformer(ServedChain served) => _served = served;
+    internal ImageModelTransformer(ServedChain served, string encodedConfig)
+    {
+        _served = served;
+        RuntimeKey = encodedConfig;
+    }
+
+    /// <summary>The <see cref="ServingCache"/> key of this transform's sessions (its encoded configuration).</summary>
+    internal string RuntimeKey { get; }
 
     /// <summary>True: prediction engines can run this transform row by row.</summary>
     public bool IsRowToRowMapper => true;

@@ -213,7 +213,10 @@ public static class ServingCache
         public void DisposeValue()
         {
             if (Lazy.IsValueCreated && Lazy.Value is IDisposable disposable)
+            {
                 disposable.Dispose();
+                NativeHeap.Trim();
+            }
         }
     }
 }
