@@ -71,6 +71,27 @@ public sealed class CatalogEntryTests
     }
 
     [TestMethod]
+    public void LoadMnistHasAnOptionsOverload()
+    {
+        var ml = new MLContext(seed: 1);
+        var flat = ml.Data.CreateEnumerable<MnistRow>(ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Test, maxRows: 3), reuseRowObject: false).ToArray();
+        var viaOptions = ml.Data.CreateEnumerable<MnistRow>(ml.Data.LoadMnist(DatasetPaths.MnistFolder, new MnistLoaderOptions { Split = MnistSplit.Test, MaxRows = 3 }),
+            reuseRowObject: false).ToArray();
+        Assert.HasCount(3, viaOptions);
+        CollectionAssert.AreEqual(flat.Select(r => r.Label).ToArray(), viaOptions.Select(r => r.Label).ToArray());
+        CollectionAssert.AreEqual(flat[2].Pixels, viaOptions[2].Pixels);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Data.LoadMnist(DatasetPaths.MnistFolder, new MnistLoaderOptions { MaxRows = -1 }));
+    }
+
+    private sealed class MnistRow
+    {
+        public uint Label { get; set; }
+
+        [VectorType(784)]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    [TestMethod]
     public void TokenizerFolderFilesAreAllFingerprinted()
     {
         // tokenizer_config.json changes what a character tokenizer does with unknown characters: it is fingerprinted too.
