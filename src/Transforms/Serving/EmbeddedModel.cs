@@ -387,7 +387,7 @@ internal static class EmbeddedModelStore
     {
         var source = ConfiguredMapping.DecodeConfig<ModelSource>(k);
         if (!source.IsConsistent())
-            throw new InvalidDataException($"{source.Transform}: the embedded model description in this saved pipeline does not match its content hash; the saved pipeline is damaged.");
+            throw new InvalidDataException($"{source.Transform}: the embedded model description in this saved pipeline does not match its content hash or names files outside the model folder; the saved pipeline is damaged.");
         return source;
     });
 

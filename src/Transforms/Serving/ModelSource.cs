@@ -130,6 +130,8 @@ internal sealed record ModelSource
             return false;
         }
 
+        if (!IsConsistent())
+            throw new InvalidDataException($"{Transform}: the model description in this pipeline's configuration does not match its content hash or names files outside the model folder; the saved pipeline is damaged.");
         if (Embedded && EmbeddedModelStore.TryVerifiedEntry(this) is { } extracted)
             return extracted;
         if (Try(Folder))
@@ -243,6 +245,24 @@ internal sealed record ModelSource
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
-    /// <summary>Recomputes <see cref="ContentHash"/> from the lists (a configuration read from a file is checked against it).</summary>
-    public bool IsConsistent() => ContentHash == HashOf(Files, AbsentFiles);
+    /// <summary>
+    /// True when <see cref="ContentHash"/> matches the lists and every path stays inside the folder: a configuration read
+    /// from a saved pipeline is checked before its paths are used to write files.
+    /// </summary>
+    public bool IsConsistent()
+    {
+        foreach (string path in Files.Select(f => f.Path).Concat(AbsentFiles))
+        {
+            try
+            {
+                if (Normalize(path) != path)
+                    return false;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+        return ContentHash == HashOf(Files, AbsentFiles);
+    }
 }
