@@ -69,10 +69,21 @@ public static class SavedPipelineProbe
     }
 
     /// <summary>Runs the loader executable on a saved model in a new process and returns its output.</summary>
-    public static string RunInFreshProcess(string zipPath, string kind, int rows, IReadOnlyList<string> columns)
+    /// <param name="zipPath">The saved pipeline.</param>
+    /// <param name="kind">Probe input kind (see <see cref="Input"/>).</param>
+    /// <param name="rows">Rows of input.</param>
+    /// <param name="columns">Output columns to print.</param>
+    /// <param name="environment">Environment variables to set (null values remove them) in the new process.</param>
+    public static string RunInFreshProcess(string zipPath, string kind, int rows, IReadOnlyList<string> columns,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         string dll = LoaderPath();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) psi.Environment.Remove(name);
+            else psi.Environment[name] = value;
+        }
         psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add(zipPath);
         psi.ArgumentList.Add(kind);

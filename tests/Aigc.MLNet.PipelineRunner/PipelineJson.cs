@@ -80,12 +80,25 @@ public static class PipelineJson
     }
 
     /// <summary>Runs the pipeline runner on a saved model in a new process and returns what it printed.</summary>
-    public static string RunInFreshProcess(string zipPath, IReadOnlyDictionary<string, string?[]> input, IReadOnlyList<string> columns)
+    /// <param name="zipPath">The saved pipeline.</param>
+    /// <param name="input">String input columns.</param>
+    /// <param name="columns">Output columns to print.</param>
+    /// <param name="environment">Environment variables to set (null values remove them) in the new process.</param>
+    /// <param name="workingDirectory">The new process's working directory; null keeps this one's.</param>
+    public static string RunInFreshProcess(string zipPath, IReadOnlyDictionary<string, string?[]> input, IReadOnlyList<string> columns,
+        IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         string inputPath = Path.Combine(Path.GetTempPath(), "aigc-tests", Guid.NewGuid().ToString("N") + ".json");
         Directory.CreateDirectory(Path.GetDirectoryName(inputPath)!);
         File.WriteAllText(inputPath, InputJson(input));
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) psi.Environment.Remove(name);
+            else psi.Environment[name] = value;
+        }
+        if (workingDirectory is not null)
+            psi.WorkingDirectory = workingDirectory;
         psi.ArgumentList.Add(RunnerPath());
         psi.ArgumentList.Add(zipPath);
         psi.ArgumentList.Add(inputPath);

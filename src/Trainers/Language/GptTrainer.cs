@@ -84,9 +84,8 @@ public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, Gpt
     }
 
     /// <summary>A GenerateText transformer over an exported model folder, fitted without data (it learns nothing).</summary>
-    internal static GenerateTextTransformer ServeFolder(string folder, string promptColumn, string completionColumn, Onnx.Generation.GenerationOptions generation)
+    internal static GenerateTextTransformer ServeFolder(MLContext ml, string folder, string promptColumn, string completionColumn, Onnx.Generation.GenerationOptions generation)
     {
-        var ml = new MLContext(seed: 0);
         var definition = SchemaDefinition.Create(typeof(PromptRow));
         definition[0].ColumnName = promptColumn;
         var empty = ml.Data.LoadFromEnumerable(Array.Empty<PromptRow>(), definition);

@@ -93,7 +93,7 @@ public abstract class LanguageModelTrainerBase<TOptions, TModel> : IEstimator<Ge
 
         Export(model, files, eosId, o.OutputFolder);
         channel.Info(MessageSensitivity.None, "{0}", $"{trainer}: exported to '{o.OutputFolder}'.");
-        return GptTrainer.ServeFolder(o.OutputFolder, o.PromptColumnName, o.CompletionColumnName, o.Generation);
+        return GptTrainer.ServeFolder(_mlContext, o.OutputFolder, o.PromptColumnName, o.CompletionColumnName, o.Generation);
     }
 
     /// <summary>Checks the text column; the fitted transformer applies to prompt data, so the schema is returned unchanged.</summary>

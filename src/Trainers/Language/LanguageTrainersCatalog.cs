@@ -14,6 +14,24 @@ public static class LanguageTrainersCatalog
         return new GptTrainer(trainers.Context, options);
     }
 
+    /// <summary>A GPT trainer with a character vocabulary (nanoGPT's CPU configuration by default).</summary>
+    /// <param name="trainers">The generative trainers catalog.</param>
+    /// <param name="outputFolder">Folder the trained model is exported to (ONNX Optimum layout).</param>
+    /// <param name="textColumnName">Training text column (String).</param>
+    /// <param name="numLayers">Transformer blocks.</param>
+    /// <param name="numHeads">Attention heads per block.</param>
+    /// <param name="embeddingSize">Width of the residual stream (a multiple of <paramref name="numHeads"/>).</param>
+    /// <param name="blockSize">Context length in tokens.</param>
+    /// <param name="maxIterations">Optimiser steps.</param>
+    /// <param name="seed">Seed of initialisation and batch sampling.</param>
+    public static GptTrainer Gpt(this GenerativeTrainers trainers, string outputFolder, string textColumnName = "Text",
+        int numLayers = 4, int numHeads = 4, int embeddingSize = 128, int blockSize = 64, int maxIterations = 2000, int seed = 1337)
+        => Gpt(trainers, new GptTrainerOptions
+        {
+            OutputFolder = outputFolder, TextColumnName = textColumnName, NumLayers = numLayers, NumHeads = numHeads,
+            EmbeddingSize = embeddingSize, BlockSize = blockSize, MaxIterations = maxIterations, Seed = seed,
+        });
+
     /// <summary>An LSTM language-model trainer (character or GPT-2 BPE vocabulary); the fitted model is exported to ONNX and served by GenerateText.</summary>
     /// <param name="trainers">The generative trainers catalog.</param>
     /// <param name="options">Architecture, optimisation, export folder and the returned transformer's generation options.</param>

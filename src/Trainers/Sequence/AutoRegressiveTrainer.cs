@@ -17,9 +17,12 @@ namespace Aigc.MLNet.Trainers.Sequence;
 /// </remarks>
 public sealed class AutoRegressiveTrainer : IEstimator<AutoRegressiveTransformer>
 {
-    internal AutoRegressiveTrainer(AutoRegressiveTrainerOptions options)
+    private readonly MLContext? _mlContext;
+
+    internal AutoRegressiveTrainer(AutoRegressiveTrainerOptions options, MLContext? mlContext = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _mlContext = mlContext;
         ArgumentException.ThrowIfNullOrEmpty(options.SeriesColumnName, "options.SeriesColumnName");
         ArgumentException.ThrowIfNullOrEmpty(options.HistoryColumnName, "options.HistoryColumnName");
         ArgumentException.ThrowIfNullOrEmpty(options.ForecastColumnName, "options.ForecastColumnName");
@@ -53,14 +56,22 @@ public sealed class AutoRegressiveTrainer : IEstimator<AutoRegressiveTransformer
         {
             throw new ArgumentException($"AutoRegressive: series column '{o.SeriesColumnName}' cannot be fitted: {e.Message}", nameof(input), e);
         }
-        return Create(model, o);
+        return Create(_mlContext ?? new MLContext(seed: 0), model, o);
     }
 
     /// <summary>A forecasting transformer over an already fitted <paramref name="model"/>.</summary>
     /// <param name="model">The AR model.</param>
     /// <param name="options">Column names, horizon, sampling and seed (the series options are not used).</param>
-    public static AutoRegressiveTransformer Create(AutoRegressiveModel model, AutoRegressiveTrainerOptions options)
+    public static AutoRegressiveTransformer Create(AutoRegressiveModel model, AutoRegressiveTrainerOptions options) =>
+        Create(new MLContext(seed: 0), model, options);
+
+    /// <summary>A forecasting transformer over an already fitted <paramref name="model"/>, built in <paramref name="mlContext"/> (its log and seed reach the chain).</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="model">The AR model.</param>
+    /// <param name="options">Column names, horizon, sampling and seed (the series options are not used).</param>
+    public static AutoRegressiveTransformer Create(MLContext mlContext, AutoRegressiveModel model, AutoRegressiveTrainerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         var checkedOptions = new AutoRegressiveTrainer(options).Options;
         var config = new AutoRegressiveConfig
@@ -69,7 +80,7 @@ public sealed class AutoRegressiveTrainer : IEstimator<AutoRegressiveTransformer
             Horizon = checkedOptions.Horizon, Sample = checkedOptions.SampleContinuations, Seed = checkedOptions.Seed,
             HistoryColumn = checkedOptions.HistoryColumnName,
         };
-        var ml = new MLContext(seed: 0);
+        var ml = mlContext;
         var estimator = ConfiguredMapping.Create(ml, ConfiguredMapping.EncodeConfig(config), new AutoRegressiveMapping(), AutoRegressiveMapping.ContractName,
             [(checkedOptions.HistoryColumnName, AutoRegressiveMapping.HistoryProperty)], [(AutoRegressiveMapping.ForecastProperty, checkedOptions.ForecastColumnName)]);
         // CustomMapping fits without looking at rows: an empty view with the history column is enough.

@@ -11,7 +11,7 @@ public static class SequenceTrainersCatalog
     public static AutoRegressiveTrainer AutoRegressive(this GenerativeTrainers trainers, AutoRegressiveTrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(trainers);
-        return new AutoRegressiveTrainer(options);
+        return new AutoRegressiveTrainer(options, trainers.Context);
     }
 
     /// <summary>An AR(p) trainer with the mean forecast.</summary>

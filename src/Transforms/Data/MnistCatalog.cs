@@ -28,4 +28,24 @@ public static class MnistCatalog
         var files = MnistFiles.Open(folder, split);
         return new MnistDataView(files, Math.Min(files.Count, maxRows ?? int.MaxValue));
     }
+
+    /// <summary>Loads one MNIST split as a streaming <see cref="IDataView"/>; every option in one object (columns as in the other overload).</summary>
+    /// <param name="catalog">The data catalog.</param>
+    /// <param name="folder">Folder holding the four IDX files (raw or .gz).</param>
+    /// <param name="options">Split and row limit.</param>
+    public static IDataView LoadMnist(this DataOperationsCatalog catalog, string folder, MnistLoaderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return catalog.LoadMnist(folder, options.Split, options.MaxRows);
+    }
+}
+
+/// <summary>Options of <see cref="MnistCatalog.LoadMnist(DataOperationsCatalog, string, MnistLoaderOptions)"/>.</summary>
+public sealed class MnistLoaderOptions
+{
+    /// <summary>Training (60,000 rows) or test (10,000 rows).</summary>
+    public MnistSplit Split { get; set; } = MnistSplit.Train;
+
+    /// <summary>Only the first rows, or all when null (must not be negative).</summary>
+    public int? MaxRows { get; set; }
 }

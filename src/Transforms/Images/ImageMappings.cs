@@ -77,15 +77,18 @@ public sealed class GenerateImagesMapping : CustomMappingFactory<SeedRow, ImageR
     /// <inheritdoc/>
     public override Action<SeedRow, ImageRow> GetMapping() => static (input, output) =>
     {
-        var runtime = ImageModelRuntime.Get(input.AigcConfig);
-        output.AigcImage = new float[runtime.Config.PixelCount];
-        if (runtime.IsDiffusion)
+        ImageModelRuntime.Use(input.AigcConfig, runtime =>
         {
-            runtime.GenerateDiffusion([input.AigcSeed], [], output.AigcImage);
-            return;
-        }
-        var z = LatentSampler.Sample(input.AigcSeed, runtime.Config.LatentSize);
-        runtime.Generate(z, [], 1, output.AigcImage);
+            output.AigcImage = new float[runtime.Config.PixelCount];
+            if (runtime.IsDiffusion)
+            {
+                runtime.GenerateDiffusion([input.AigcSeed], [], output.AigcImage);
+                return true;
+            }
+            var z = LatentSampler.Sample(input.AigcSeed, runtime.Config.LatentSize);
+            runtime.Generate(z, [], 1, output.AigcImage);
+            return true;
+        });
     };
 }
 
@@ -99,19 +102,22 @@ public sealed class GenerateConditionalImagesMapping : CustomMappingFactory<Seed
     /// <inheritdoc/>
     public override Action<SeedLabelRow, ImageRow> GetMapping() => static (input, output) =>
     {
-        var runtime = ImageModelRuntime.Get(input.AigcConfig);
-        var config = runtime.Config;
-        if ((uint)input.AigcLabel >= (uint)config.ClassCount)
-            throw new InvalidOperationException(
-                $"Column '{config.LabelColumn}': label {input.AigcLabel} is outside 0..{config.ClassCount - 1}.");
-        output.AigcImage = new float[config.PixelCount];
-        if (runtime.IsDiffusion)
+        ImageModelRuntime.Use(input.AigcConfig, runtime =>
         {
-            runtime.GenerateDiffusion([input.AigcSeed], [input.AigcLabel], output.AigcImage);
-            return;
-        }
-        var z = LatentSampler.Sample(input.AigcSeed, config.LatentSize);
-        runtime.Generate(z, [input.AigcLabel], 1, output.AigcImage);
+            var config = runtime.Config;
+            if ((uint)input.AigcLabel >= (uint)config.ClassCount)
+                throw new InvalidOperationException(
+                    $"Column '{config.LabelColumn}': label {input.AigcLabel} is outside 0..{config.ClassCount - 1}.");
+            output.AigcImage = new float[config.PixelCount];
+            if (runtime.IsDiffusion)
+            {
+                runtime.GenerateDiffusion([input.AigcSeed], [input.AigcLabel], output.AigcImage);
+                return true;
+            }
+            var z = LatentSampler.Sample(input.AigcSeed, config.LatentSize);
+            runtime.Generate(z, [input.AigcLabel], 1, output.AigcImage);
+            return true;
+        });
     };
 }
 
@@ -125,11 +131,14 @@ public sealed class EncodeLatentMapping : CustomMappingFactory<PixelsRow, Latent
     /// <inheritdoc/>
     public override Action<PixelsRow, LatentGaussianRow> GetMapping() => static (input, output) =>
     {
-        var runtime = ImageModelRuntime.Get(input.AigcConfig);
-        ImageMappingChecks.Pixels(input.AigcPixels, runtime.Config);
-        output.AigcMean = new float[runtime.Config.LatentSize];
-        output.AigcLogVariance = new float[runtime.Config.LatentSize];
-        runtime.Encode(input.AigcPixels, 1, output.AigcMean, output.AigcLogVariance);
+        ImageModelRuntime.Use(input.AigcConfig, runtime =>
+        {
+            ImageMappingChecks.Pixels(input.AigcPixels, runtime.Config);
+            output.AigcMean = new float[runtime.Config.LatentSize];
+            output.AigcLogVariance = new float[runtime.Config.LatentSize];
+            runtime.Encode(input.AigcPixels, 1, output.AigcMean, output.AigcLogVariance);
+            return true;
+        });
     };
 }
 
@@ -143,16 +152,19 @@ public sealed class DecodeLatentMapping : CustomMappingFactory<LatentRow, ImageR
     /// <inheritdoc/>
     public override Action<LatentRow, ImageRow> GetMapping() => static (input, output) =>
     {
-        var runtime = ImageModelRuntime.Get(input.AigcConfig);
-        var config = runtime.Config;
-        if (input.AigcLatent.Length != config.LatentSize)
-            throw new InvalidOperationException(
-                $"Column '{config.InputColumn}': expected a latent vector of {config.LatentSize} values, found {input.AigcLatent.Length}.");
-        foreach (float v in input.AigcLatent)
-            if (!float.IsFinite(v))
-                throw new InvalidOperationException($"Column '{config.InputColumn}': latent vector holds a non-finite value ({v}).");
-        output.AigcImage = new float[config.PixelCount];
-        runtime.Decode(input.AigcLatent, 1, output.AigcImage);
+        ImageModelRuntime.Use(input.AigcConfig, runtime =>
+        {
+            var config = runtime.Config;
+            if (input.AigcLatent.Length != config.LatentSize)
+                throw new InvalidOperationException(
+                    $"Column '{config.InputColumn}': expected a latent vector of {config.LatentSize} values, found {input.AigcLatent.Length}.");
+            foreach (float v in input.AigcLatent)
+                if (!float.IsFinite(v))
+                    throw new InvalidOperationException($"Column '{config.InputColumn}': latent vector holds a non-finite value ({v}).");
+            output.AigcImage = new float[config.PixelCount];
+            runtime.Decode(input.AigcLatent, 1, output.AigcImage);
+            return true;
+        });
     };
 }
 
@@ -166,13 +178,16 @@ public sealed class ReconstructMapping : CustomMappingFactory<PixelsRow, ImageRo
     /// <inheritdoc/>
     public override Action<PixelsRow, ImageRow> GetMapping() => static (input, output) =>
     {
-        var runtime = ImageModelRuntime.Get(input.AigcConfig);
-        ImageMappingChecks.Pixels(input.AigcPixels, runtime.Config);
-        Span<float> mean = stackalloc float[runtime.Config.LatentSize];
-        Span<float> logVariance = stackalloc float[runtime.Config.LatentSize];
-        runtime.Encode(input.AigcPixels, 1, mean, logVariance);
-        output.AigcImage = new float[runtime.Config.PixelCount];
-        runtime.Decode(mean, 1, output.AigcImage);
+        ImageModelRuntime.Use(input.AigcConfig, runtime =>
+        {
+            ImageMappingChecks.Pixels(input.AigcPixels, runtime.Config);
+            Span<float> mean = stackalloc float[runtime.Config.LatentSize];
+            Span<float> logVariance = stackalloc float[runtime.Config.LatentSize];
+            runtime.Encode(input.AigcPixels, 1, mean, logVariance);
+            output.AigcImage = new float[runtime.Config.PixelCount];
+            runtime.Decode(mean, 1, output.AigcImage);
+            return true;
+        });
     };
 }
 

@@ -1,3 +1,4 @@
+using Aigc.MLNet.Transforms.Serving;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -8,25 +9,33 @@ namespace Aigc.MLNet.Transforms.Images;
 /// to a saveable chain of ML.NET built-ins and a CustomMapping that runs the model folder's ONNX files with ONNX Runtime.
 /// </summary>
 /// <remarks>
-/// The fitted transformer is a <c>TransformerChain</c>; save it with <c>mlContext.Model.Save</c>. It refers to the
-/// model folder by absolute path and SHA-256, so keep the folder in place. Before <c>mlContext.Model.Load</c> in a new
-/// process call <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(ImageTransformsCatalog).Assembly)</c>.
+/// Save the fitted <see cref="ImageModelTransformer"/> with <c>mlContext.Model.Save</c>. It records the model folder and
+/// the SHA-256 of every file it reads (found again as <see cref="ModelSearch"/> describes), or with
+/// <see cref="ImageTransformOptions.EmbedModel"/> carries the files. Before <c>mlContext.Model.Load</c> in a new process
+/// call <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(ImageTransformsCatalog).Assembly)</c>.
 /// </remarks>
-public sealed class ImageModelEstimator : IEstimator<ITransformer>
+public sealed class ImageModelEstimator : IEstimator<ImageModelTransformer>
 {
-    private readonly IEstimator<ITransformer> _inner;
+    private readonly Func<EmbeddedModelCarrier?, IEstimator<ITransformer>> _chain;
+    private readonly IEstimator<ITransformer> _live;
     private readonly IReadOnlyList<ExpectedColumn> _inputs;
+    private readonly ImageServingConfig _config;
+    private readonly string _encoded;
 
     internal readonly record struct ExpectedColumn(string Name, string Option, DataViewType ItemType, int VectorSize);
 
-    internal ImageModelEstimator(IEstimator<ITransformer> inner, IReadOnlyList<ExpectedColumn> inputs)
+    internal ImageModelEstimator(Func<EmbeddedModelCarrier?, IEstimator<ITransformer>> chain, IReadOnlyList<ExpectedColumn> inputs,
+        ImageServingConfig config, string encoded)
     {
-        _inner = inner;
+        _chain = chain;
+        _live = chain(null);
         _inputs = inputs;
+        _config = config;
+        _encoded = encoded;
     }
 
-    /// <summary>Validates <paramref name="input"/>'s schema and returns the fitted, saveable chain.</summary>
-    public ITransformer Fit(IDataView input)
+    /// <summary>Validates <paramref name="input"/>'s schema, loads the model and returns the fitted, saveable transformer (it keeps the sessions until disposed).</summary>
+    public ImageModelTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         foreach (var expected in _inputs)
@@ -42,7 +51,18 @@ public sealed class ImageModelEstimator : IEstimator<ITransformer>
                 throw new ArgumentOutOfRangeException(nameof(input),
                     $"Input column '{expected.Name}' ({expected.Option}) has type {type}; expected {Describe(expected)}.");
         }
-        return _inner.Fit(input);
+        var lease = ImageModelRuntime.Acquire(_encoded);
+        try
+        {
+            var (chain, encoded) = (_chain, _encoded);
+            return new ImageModelTransformer(new ServedChain(_live.Fit(input), input.Schema, _config.Source, carrier => chain(carrier), lease,
+                () => ImageModelRuntime.Acquire(encoded)), encoded);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Validates the input shape and returns the output shape.</summary>
@@ -60,7 +80,7 @@ public sealed class ImageModelEstimator : IEstimator<ITransformer>
             if (!ok)
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{expected.Name}' ({expected.Option}) has type {column.ItemType} ({column.Kind}); expected {Describe(expected)}.");
         }
-        return _inner.GetOutputSchema(inputSchema)!;
+        return _live.GetOutputSchema(inputSchema)!;
     }
 
     private static string Describe(ExpectedColumn c) => c.VectorSize switch
@@ -69,4 +89,61 @@ public sealed class ImageModelEstimator : IEstimator<ITransformer>
         0 => $"a known-size vector of {c.ItemType}",
         _ => $"Vector<{c.ItemType}, {c.VectorSize}>",
     };
+}
+
+/// <summary>
+/// A fitted image transform (GenerateImages, EncodeLatent, DecodeLatent, Reconstruct): a chain of saveable ML.NET
+/// transforms around a CustomMapping that runs the model's ONNX files.
+/// </summary>
+/// <remarks>
+/// It keeps the model's ONNX Runtime sessions loaded (shared with other pipelines on the same files) until
+/// <see cref="Dispose"/>; the last user of a model frees them. Disposing a <c>TransformerChain</c> or a
+/// <c>PredictionEngine</c> made from it disposes it too; a later use loads the model again.
+/// </remarks>
+public sealed class ImageModelTransformer : ITransformer, IDisposable
+{
+    private readonly ServedChain _served;
+
+    internal ImageModelTransformer(ServedChain served, string encodedConfig)
+    {
+        _served = served;
+        RuntimeKey = encodedConfig;
+    }
+
+    /// <summary>The <see cref="ServingCache"/> key of this transform's sessions (its encoded configuration).</summary>
+    internal string RuntimeKey { get; }
+
+    /// <summary>True: prediction engines can run this transform row by row.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>The input schema plus the output column(s).</summary>
+    /// <param name="inputSchema">The input schema.</param>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _served.Live.GetOutputSchema(inputSchema);
+
+    /// <summary>A row-to-row mapper for prediction engines.</summary>
+    /// <param name="inputSchema">The input schema.</param>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        _served.EnsureLoaded();
+        return _served.Live.GetRowToRowMapper(inputSchema);
+    }
+
+    /// <summary>Saves the chain of saveable transforms (model location, file hashes and options travel inside it; with EmbedModel, the files too).</summary>
+    /// <param name="ctx">The save context.</param>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => _served.Save(ctx);
+
+    /// <summary>Adds the output column(s) lazily.</summary>
+    /// <param name="input">Data with the input column(s).</param>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _served.EnsureLoaded();
+        return _served.Live.Transform(input);
+    }
+
+    /// <summary>True while the transformer holds its model (after <see cref="Dispose"/>, until it is used again).</summary>
+    public bool IsModelLoaded => _served.IsLoaded;
+
+    /// <summary>Releases this transformer's hold on the model; the last holder frees the ONNX Runtime sessions (a later use loads them again).</summary>
+    public void Dispose() => _served.Dispose();
 }

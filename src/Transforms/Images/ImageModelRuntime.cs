@@ -6,19 +6,16 @@ namespace Aigc.MLNet.Transforms.Images;
 /// <summary>Configuration carried in the data by the image transforms (see <see cref="ConfiguredMapping"/>).</summary>
 internal sealed class ImageServingConfig
 {
-    public string Folder { get; set; } = "";
+    /// <summary>The model folder's files (model.json and the ONNX files this transform runs) with their SHA-256.</summary>
+    public ModelSource Source { get; set; } = new();
     public string Kind { get; set; } = "";
     public int LatentSize { get; set; }
     public int ClassCount { get; set; }
     public int PixelCount { get; set; }
     public string? GeneratorFile { get; set; }
-    public string? GeneratorSha256 { get; set; }
     public string? EncoderFile { get; set; }
-    public string? EncoderSha256 { get; set; }
     public string? DecoderFile { get; set; }
-    public string? DecoderSha256 { get; set; }
     public string? DenoiserFile { get; set; }
-    public string? DenoiserSha256 { get; set; }
     public int Timesteps { get; set; }
     public string? NoiseSchedule { get; set; }
     public double BetaStart { get; set; }
@@ -34,33 +31,40 @@ internal sealed class ImageServingConfig
     /// <summary>Intra-op threads per session (0: ONNX Runtime default).</summary>
     public int IntraOpThreads { get; set; }
 
-    public static ImageServingConfig From(string folder, ImageModelManifest manifest, string inputColumn, string? labelColumn = null) => new()
+    /// <summary>The configuration of a transform running the listed networks of <paramref name="folder"/>.</summary>
+    public static ImageServingConfig From(string folder, ImageModelManifest manifest, string transform, string inputColumn, string? labelColumn = null,
+        bool generator = false, bool encoder = false, bool decoder = false, bool denoiser = false,
+        IEnumerable<string>? searchPaths = null, bool embed = false)
     {
-        Folder = Path.GetFullPath(folder),
-        Kind = manifest.Kind,
-        LatentSize = manifest.LatentSize,
-        ClassCount = manifest.ClassCount,
-        PixelCount = manifest.PixelCount,
-        GeneratorFile = manifest.GeneratorFile,
-        GeneratorSha256 = Hash(folder, manifest.GeneratorFile),
-        EncoderFile = manifest.EncoderFile,
-        EncoderSha256 = Hash(folder, manifest.EncoderFile),
-        DecoderFile = manifest.DecoderFile,
-        DecoderSha256 = Hash(folder, manifest.DecoderFile),
-        DenoiserFile = manifest.DenoiserFile,
-        DenoiserSha256 = Hash(folder, manifest.DenoiserFile),
-        Timesteps = manifest.Timesteps,
-        NoiseSchedule = manifest.NoiseSchedule,
-        BetaStart = manifest.BetaStart,
-        BetaEnd = manifest.BetaEnd,
-        InputColumn = inputColumn,
-        LabelColumn = labelColumn,
-    };
-
-    private static string? Hash(string folder, string? file) => file is null ? null : FileFingerprint.Sha256(Path.Combine(folder, file));
+        var config = new ImageServingConfig
+        {
+            Kind = manifest.Kind,
+            LatentSize = manifest.LatentSize,
+            ClassCount = manifest.ClassCount,
+            PixelCount = manifest.PixelCount,
+            GeneratorFile = generator ? manifest.GeneratorFile : null,
+            EncoderFile = encoder ? manifest.EncoderFile : null,
+            DecoderFile = decoder ? manifest.DecoderFile : null,
+            DenoiserFile = denoiser ? manifest.DenoiserFile : null,
+            Timesteps = manifest.Timesteps,
+            NoiseSchedule = manifest.NoiseSchedule,
+            BetaStart = manifest.BetaStart,
+            BetaEnd = manifest.BetaEnd,
+            InputColumn = inputColumn,
+            LabelColumn = labelColumn,
+        };
+        // model.json is read when the pipeline is built (its values travel in this configuration); it is fingerprinted
+        // too so that a search by content only accepts the same model.
+        string[] files = [ImageModelManifest.FileName, .. new[] { config.GeneratorFile, config.EncoderFile, config.DecoderFile, config.DenoiserFile }.OfType<string>()];
+        config.Source = ModelSource.Capture(folder, transform, files, [], searchPaths, embed);
+        return config;
+    }
 }
 
-/// <summary>ONNX Runtime sessions of one image model folder, shared by all rows through <see cref="ServingCache"/>.</summary>
+/// <summary>
+/// ONNX Runtime sessions of one image model folder, shared by all rows through <see cref="ServingCache"/> (a fitted
+/// transformer holds a lease; the last one disposes the sessions).
+/// </summary>
 internal sealed class ImageModelRuntime : IDisposable
 {
     private readonly InferenceSession? _generator;
@@ -70,22 +74,34 @@ internal sealed class ImageModelRuntime : IDisposable
 
     public ImageServingConfig Config { get; }
 
+    /// <summary>The folder the ONNX files were read from (recorded, found by search, or the extracted embedded copy).</summary>
+    public string Folder { get; }
+
     private ImageModelRuntime(ImageServingConfig config)
     {
         Config = config;
-        _generator = Open(config.GeneratorFile, config.GeneratorSha256, "GAN generator");
-        _encoder = Open(config.EncoderFile, config.EncoderSha256, "VAE encoder");
-        _decoder = Open(config.DecoderFile, config.DecoderSha256, "VAE decoder");
-        if (config.DenoiserFile is not null)
+        Folder = config.Source.Resolve();
+        try
         {
-            _denoiser = new OnnxDenoiser(
-                OnnxDenoiser.OpenSession(Path.Combine(config.Folder, config.DenoiserFile), config.DenoiserSha256 ?? "", config.IntraOpThreads),
-                config.PixelCount, config.ClassCount);
-            _schedule = new ImageModelManifest
+            _generator = Open(config.GeneratorFile);
+            _encoder = Open(config.EncoderFile);
+            _decoder = Open(config.DecoderFile);
+            if (config.DenoiserFile is not null)
             {
-                NoiseSchedule = config.NoiseSchedule, Timesteps = config.Timesteps, BetaStart = config.BetaStart, BetaEnd = config.BetaEnd,
-            }.CreateNoiseSchedule();
-            _sampling = new DiffusionSamplingOptions { Sampler = config.Sampler, Steps = config.SamplingSteps, Eta = config.Eta, GuidanceScale = config.GuidanceScale };
+                _denoiser = new OnnxDenoiser(
+                    OnnxDenoiser.OpenSession(Path.Combine(Folder, config.DenoiserFile), null, config.IntraOpThreads),
+                    config.PixelCount, config.ClassCount);
+                _schedule = new ImageModelManifest
+                {
+                    NoiseSchedule = config.NoiseSchedule, Timesteps = config.Timesteps, BetaStart = config.BetaStart, BetaEnd = config.BetaEnd,
+                }.CreateNoiseSchedule();
+                _sampling = new DiffusionSamplingOptions { Sampler = config.Sampler, Steps = config.SamplingSteps, Eta = config.Eta, GuidanceScale = config.GuidanceScale };
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
         }
     }
 
@@ -99,19 +115,22 @@ internal sealed class ImageModelRuntime : IDisposable
     /// <summary>Diffusion: seeds (+ labels) → images [rows, PixelCount] in [0, 1] with the configured sampler.</summary>
     public void GenerateDiffusion(ReadOnlySpan<int> seeds, ReadOnlySpan<int> labels, Span<float> images)
     {
-        var denoiser = _denoiser ?? throw new InvalidOperationException($"The model in '{Config.Folder}' has no diffusion denoiser.");
+        var denoiser = _denoiser ?? throw new InvalidOperationException($"The model in '{Folder}' has no diffusion denoiser.");
         DiffusionGeneration.Generate(denoiser, _schedule!, seeds, labels, _sampling!, Config.LabelColumn ?? "label").CopyTo(images);
     }
 
-    /// <summary>The runtime for an encoded configuration, created once per process.</summary>
-    public static ImageModelRuntime Get(string encodedConfig) =>
-        ServingCache.GetOrCreate(encodedConfig, () => new ImageModelRuntime(ConfiguredMapping.DecodeConfig<ImageServingConfig>(encodedConfig)));
+    /// <summary>A lease on the runtime of an encoded configuration (a fitted transformer holds one).</summary>
+    public static ServingLease<ImageModelRuntime> Acquire(string encodedConfig) =>
+        ServingCache.Acquire(encodedConfig, () => new ImageModelRuntime(ConfiguredMapping.DecodeConfig<ImageServingConfig>(encodedConfig)));
 
-    private InferenceSession? Open(string? file, string? sha, string what)
+    /// <summary>Runs <paramref name="use"/> on the runtime of an encoded configuration without a lease (the rows).</summary>
+    public static T Use<T>(string encodedConfig, Func<ImageModelRuntime, T> use) =>
+        ServingCache.Use(encodedConfig, () => new ImageModelRuntime(ConfiguredMapping.DecodeConfig<ImageServingConfig>(encodedConfig)), use);
+
+    private InferenceSession? Open(string? file)
     {
         if (file is null) return null;
-        string path = Path.Combine(Config.Folder, file);
-        FileFingerprint.Verify(path, sha ?? "", what);
+        string path = Path.Combine(Folder, file);
         Aigc.MLNet.Onnx.Runtime.OnnxRuntimeNative.EnsureAvailable();
         using var options = new SessionOptions();
         if (Config.IntraOpThreads > 0) options.IntraOpNumThreads = Config.IntraOpThreads;
@@ -121,7 +140,7 @@ internal sealed class ImageModelRuntime : IDisposable
     /// <summary>Generator: latent rows [rows, LatentSize] (+ labels) → images [rows, PixelCount].</summary>
     public void Generate(ReadOnlySpan<float> z, ReadOnlySpan<long> labels, int rows, Span<float> images)
     {
-        var session = _generator ?? throw new InvalidOperationException($"The model in '{Config.Folder}' has no generator.");
+        var session = _generator ?? throw new InvalidOperationException($"The model in '{Folder}' has no generator.");
         using var zValue = OrtValue.CreateTensorValueFromMemory(z.ToArray(), [rows, Config.LatentSize]);
         if (Config.ClassCount > 0)
         {
@@ -139,7 +158,7 @@ internal sealed class ImageModelRuntime : IDisposable
     /// <summary>Encoder: pixels [rows, PixelCount] → mean, log-variance [rows, LatentSize].</summary>
     public void Encode(ReadOnlySpan<float> pixels, int rows, Span<float> mean, Span<float> logVariance)
     {
-        var session = _encoder ?? throw new InvalidOperationException($"The model in '{Config.Folder}' has no encoder.");
+        var session = _encoder ?? throw new InvalidOperationException($"The model in '{Folder}' has no encoder.");
         using var x = OrtValue.CreateTensorValueFromMemory(pixels.ToArray(), [rows, Config.PixelCount]);
         using var outputs = session.Run(s_run, ["pixels"], [x], ["mean", "log_variance"]);
         outputs[0].GetTensorDataAsSpan<float>().CopyTo(mean);
@@ -149,7 +168,7 @@ internal sealed class ImageModelRuntime : IDisposable
     /// <summary>Decoder: latent rows [rows, LatentSize] → images [rows, PixelCount].</summary>
     public void Decode(ReadOnlySpan<float> z, int rows, Span<float> images)
     {
-        var session = _decoder ?? throw new InvalidOperationException($"The model in '{Config.Folder}' has no decoder.");
+        var session = _decoder ?? throw new InvalidOperationException($"The model in '{Folder}' has no decoder.");
         using var zValue = OrtValue.CreateTensorValueFromMemory(z.ToArray(), [rows, Config.LatentSize]);
         using var outputs = session.Run(s_run, ["z"], [zValue], ["image"]);
         outputs[0].GetTensorDataAsSpan<float>().CopyTo(images);

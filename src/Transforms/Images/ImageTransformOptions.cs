@@ -3,11 +3,20 @@ namespace Aigc.MLNet.Transforms.Images;
 /// <summary>Options shared by the image transforms.</summary>
 public abstract class ImageTransformOptions
 {
-    /// <summary>Folder written by a GAN or VAE trainer (<c>model.json</c> + ONNX files). Saved pipelines refer to it by absolute path.</summary>
+    /// <summary>
+    /// Folder written by a GAN, VAE or diffusion trainer (<c>model.json</c> + ONNX files). Saved pipelines record it with the
+    /// SHA-256 of every file they read and find it again as <see cref="Serving.ModelSearch"/> describes.
+    /// </summary>
     public string ModelFolder { get; set; } = "";
 
     /// <summary>ONNX Runtime intra-op threads per session; 0 keeps ONNX Runtime's default.</summary>
     public int IntraOpThreads { get; set; }
+
+    /// <summary>Saved pipelines carry model.json and the ONNX files inside the zip, so the zip alone loads elsewhere (see <see cref="Text.GenerateTextOptions.EmbedModel"/>).</summary>
+    public bool EmbedModel { get; set; }
+
+    /// <summary>Folders a saved pipeline searches for its model folder when the recorded one is gone (see <see cref="Serving.ModelSearch"/>).</summary>
+    public string[] ModelSearchPaths { get; set; } = [];
 }
 
 /// <summary>Options of <see cref="ImageTransformsCatalog.GenerateImages(Microsoft.ML.TransformsCatalog, GenerateImagesOptions)"/>.</summary>

@@ -28,11 +28,13 @@ public static class ImageTransformsCatalog
     /// <param name="outputColumnName">Image column.</param>
     /// <param name="seedColumnName">Seed column.</param>
     /// <param name="labelColumnName">Label column; required for a conditional GAN, must be null otherwise.</param>
+    /// <param name="embedModel">Saved pipelines carry the model's files (see <see cref="ImageTransformOptions.EmbedModel"/>).</param>
     public static ImageModelEstimator GenerateImages(this TransformsCatalog catalog, string modelFolder,
-        string outputColumnName = "Image", string seedColumnName = "Seed", string? labelColumnName = null) =>
+        string outputColumnName = "Image", string seedColumnName = "Seed", string? labelColumnName = null, bool embedModel = false) =>
         GenerateImages(catalog, new GenerateImagesOptions
         {
             ModelFolder = modelFolder, OutputColumnName = outputColumnName, SeedColumnName = seedColumnName, LabelColumnName = labelColumnName,
+            EmbedModel = embedModel,
         });
 
     /// <summary>Generates one image per row from a seed (and a class label for a conditional GAN).</summary>
@@ -51,7 +53,8 @@ public static class ImageTransformsCatalog
             throw new ArgumentException($"The model in '{options.ModelFolder}' is a conditional {family} with {manifest.ClassCount} classes: set LabelColumnName.", nameof(options));
         if (!conditional && options.LabelColumnName is not null)
             throw new ArgumentException($"The model in '{options.ModelFolder}' is not conditional: LabelColumnName must be null.", nameof(options));
-        var config = ImageServingConfig.From(options.ModelFolder, manifest, options.SeedColumnName, options.LabelColumnName);
+        var config = ImageServingConfig.From(options.ModelFolder, manifest, "GenerateImages", options.SeedColumnName, options.LabelColumnName,
+            generator: !manifest.IsDiffusion, denoiser: manifest.IsDiffusion, searchPaths: options.ModelSearchPaths, embed: options.EmbedModel);
         config.IntraOpThreads = options.IntraOpThreads;
         if (manifest.IsDiffusion)
         {
@@ -63,22 +66,18 @@ public static class ImageTransformsCatalog
             (config.Sampler, config.SamplingSteps, config.Eta, config.GuidanceScale) = (options.Sampler, options.SamplingSteps, options.Eta, options.GuidanceScale);
         }
         string encoded = ConfiguredMapping.EncodeConfig(config);
-        var ml = new MLContext();
         var outputs = new[] { (nameof(ImageRow.AigcImage), options.OutputColumnName) };
         var inputs = new List<ImageModelEstimator.ExpectedColumn> { new(options.SeedColumnName, nameof(options.SeedColumnName), NumberDataViewType.Int32, -1) };
-        IEstimator<ITransformer> inner;
         if (conditional)
         {
             inputs.Add(new(options.LabelColumnName!, nameof(options.LabelColumnName), NumberDataViewType.Int32, -1));
-            inner = ConfiguredMapping.Create(ml, encoded, new GenerateConditionalImagesMapping(), GenerateConditionalImagesMapping.ContractName,
-                [(options.SeedColumnName, nameof(SeedLabelRow.AigcSeed)), (options.LabelColumnName!, nameof(SeedLabelRow.AigcLabel))], outputs);
+            (string, string)[] mapped = [(options.SeedColumnName, nameof(SeedLabelRow.AigcSeed)), (options.LabelColumnName!, nameof(SeedLabelRow.AigcLabel))];
+            return new ImageModelEstimator(carrier => ConfiguredMapping.Create(catalog, encoded, new GenerateConditionalImagesMapping(),
+                GenerateConditionalImagesMapping.ContractName, mapped, outputs, carrier), inputs, config, encoded);
         }
-        else
-        {
-            inner = ConfiguredMapping.Create(ml, encoded, new GenerateImagesMapping(), GenerateImagesMapping.ContractName,
-                [(options.SeedColumnName, nameof(SeedRow.AigcSeed))], outputs);
-        }
-        return new ImageModelEstimator(inner, inputs);
+        (string, string)[] seedOnly = [(options.SeedColumnName, nameof(SeedRow.AigcSeed))];
+        return new ImageModelEstimator(carrier => ConfiguredMapping.Create(catalog, encoded, new GenerateImagesMapping(),
+            GenerateImagesMapping.ContractName, seedOnly, outputs, carrier), inputs, config, encoded);
     }
 
     /// <summary>Encodes images into the VAE's posterior mean and log-variance.</summary>
@@ -94,11 +93,13 @@ public static class ImageTransformsCatalog
     /// <param name="meanColumnName">Mean column.</param>
     /// <param name="logVarianceColumnName">Log-variance column.</param>
     /// <param name="inputColumnName">Pixel column.</param>
+    /// <param name="embedModel">Saved pipelines carry the model's files (see <see cref="ImageTransformOptions.EmbedModel"/>).</param>
     public static ImageModelEstimator EncodeLatent(this TransformsCatalog catalog, string modelFolder,
-        string meanColumnName = "LatentMean", string logVarianceColumnName = "LatentLogVariance", string inputColumnName = "Pixels") =>
+        string meanColumnName = "LatentMean", string logVarianceColumnName = "LatentLogVariance", string inputColumnName = "Pixels", bool embedModel = false) =>
         EncodeLatent(catalog, new EncodeLatentOptions
         {
             ModelFolder = modelFolder, MeanColumnName = meanColumnName, LogVarianceColumnName = logVarianceColumnName, InputColumnName = inputColumnName,
+            EmbedModel = embedModel,
         });
 
     /// <summary>Encodes images into the VAE's posterior mean and log-variance.</summary>
@@ -108,11 +109,11 @@ public static class ImageTransformsCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        var (manifest, encoded) = Vae(options.ModelFolder, options.InputColumnName, options.IntraOpThreads, needEncoder: true, needDecoder: false);
-        var inner = ConfiguredMapping.Create(new MLContext(), encoded, new EncodeLatentMapping(), EncodeLatentMapping.ContractName,
-            [(options.InputColumnName, nameof(PixelsRow.AigcPixels))],
-            [(nameof(LatentGaussianRow.AigcMean), options.MeanColumnName), (nameof(LatentGaussianRow.AigcLogVariance), options.LogVarianceColumnName)]);
-        return new ImageModelEstimator(inner, [new(options.InputColumnName, nameof(options.InputColumnName), NumberDataViewType.Single, manifest.PixelCount)]);
+        var (manifest, config, encoded) = Vae("EncodeLatent", options, options.InputColumnName, needEncoder: true, needDecoder: false);
+        (string, string)[] inputs = [(options.InputColumnName, nameof(PixelsRow.AigcPixels))];
+        (string, string)[] outputs = [(nameof(LatentGaussianRow.AigcMean), options.MeanColumnName), (nameof(LatentGaussianRow.AigcLogVariance), options.LogVarianceColumnName)];
+        return new ImageModelEstimator(carrier => ConfiguredMapping.Create(catalog, encoded, new EncodeLatentMapping(), EncodeLatentMapping.ContractName, inputs, outputs, carrier),
+            [new(options.InputColumnName, nameof(options.InputColumnName), NumberDataViewType.Single, manifest.PixelCount)], config, encoded);
     }
 
     /// <summary>Decodes latent vectors into images with the VAE's decoder.</summary>
@@ -126,9 +127,13 @@ public static class ImageTransformsCatalog
     /// <param name="modelFolder">Folder written by a VAE trainer.</param>
     /// <param name="outputColumnName">Image column.</param>
     /// <param name="inputColumnName">Latent column.</param>
+    /// <param name="embedModel">Saved pipelines carry the model's files (see <see cref="ImageTransformOptions.EmbedModel"/>).</param>
     public static ImageModelEstimator DecodeLatent(this TransformsCatalog catalog, string modelFolder,
-        string outputColumnName = "Image", string inputColumnName = "Latent") =>
-        DecodeLatent(catalog, new DecodeLatentOptions { ModelFolder = modelFolder, OutputColumnName = outputColumnName, InputColumnName = inputColumnName });
+        string outputColumnName = "Image", string inputColumnName = "Latent", bool embedModel = false) =>
+        DecodeLatent(catalog, new DecodeLatentOptions
+        {
+            ModelFolder = modelFolder, OutputColumnName = outputColumnName, InputColumnName = inputColumnName, EmbedModel = embedModel,
+        });
 
     /// <summary>Decodes latent vectors into images with the VAE's decoder.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -137,10 +142,11 @@ public static class ImageTransformsCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        var (manifest, encoded) = Vae(options.ModelFolder, options.InputColumnName, options.IntraOpThreads, needEncoder: false, needDecoder: true);
-        var inner = ConfiguredMapping.Create(new MLContext(), encoded, new DecodeLatentMapping(), DecodeLatentMapping.ContractName,
-            [(options.InputColumnName, nameof(LatentRow.AigcLatent))], [(nameof(ImageRow.AigcImage), options.OutputColumnName)]);
-        return new ImageModelEstimator(inner, [new(options.InputColumnName, nameof(options.InputColumnName), NumberDataViewType.Single, manifest.LatentSize)]);
+        var (manifest, config, encoded) = Vae("DecodeLatent", options, options.InputColumnName, needEncoder: false, needDecoder: true);
+        (string, string)[] inputs = [(options.InputColumnName, nameof(LatentRow.AigcLatent))];
+        (string, string)[] outputs = [(nameof(ImageRow.AigcImage), options.OutputColumnName)];
+        return new ImageModelEstimator(carrier => ConfiguredMapping.Create(catalog, encoded, new DecodeLatentMapping(), DecodeLatentMapping.ContractName, inputs, outputs, carrier),
+            [new(options.InputColumnName, nameof(options.InputColumnName), NumberDataViewType.Single, manifest.LatentSize)], config, encoded);
     }
 
     /// <summary>Reconstructs images through the VAE (decoder of the encoder's mean).</summary>
@@ -154,9 +160,13 @@ public static class ImageTransformsCatalog
     /// <param name="modelFolder">Folder written by a VAE trainer.</param>
     /// <param name="outputColumnName">Reconstruction column.</param>
     /// <param name="inputColumnName">Pixel column.</param>
+    /// <param name="embedModel">Saved pipelines carry the model's files (see <see cref="ImageTransformOptions.EmbedModel"/>).</param>
     public static ImageModelEstimator Reconstruct(this TransformsCatalog catalog, string modelFolder,
-        string outputColumnName = "Reconstruction", string inputColumnName = "Pixels") =>
-        Reconstruct(catalog, new ReconstructOptions { ModelFolder = modelFolder, OutputColumnName = outputColumnName, InputColumnName = inputColumnName });
+        string outputColumnName = "Reconstruction", string inputColumnName = "Pixels", bool embedModel = false) =>
+        Reconstruct(catalog, new ReconstructOptions
+        {
+            ModelFolder = modelFolder, OutputColumnName = outputColumnName, InputColumnName = inputColumnName, EmbedModel = embedModel,
+        });
 
     /// <summary>Reconstructs images through the VAE (decoder of the encoder's mean).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -165,10 +175,11 @@ public static class ImageTransformsCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        var (manifest, encoded) = Vae(options.ModelFolder, options.InputColumnName, options.IntraOpThreads, needEncoder: true, needDecoder: true);
-        var inner = ConfiguredMapping.Create(new MLContext(), encoded, new ReconstructMapping(), ReconstructMapping.ContractName,
-            [(options.InputColumnName, nameof(PixelsRow.AigcPixels))], [(nameof(ImageRow.AigcImage), options.OutputColumnName)]);
-        return new ImageModelEstimator(inner, [new(options.InputColumnName, nameof(options.InputColumnName), NumberDataViewType.Single, manifest.PixelCount)]);
+        var (manifest, config, encoded) = Vae("Reconstruct", options, options.InputColumnName, needEncoder: true, needDecoder: true);
+        (string, string)[] inputs = [(options.InputColumnName, nameof(PixelsRow.AigcPixels))];
+        (string, string)[] outputs = [(nameof(ImageRow.AigcImage), options.OutputColumnName)];
+        return new ImageModelEstimator(carrier => ConfiguredMapping.Create(catalog, encoded, new ReconstructMapping(), ReconstructMapping.ContractName, inputs, outputs, carrier),
+            [new(options.InputColumnName, nameof(options.InputColumnName), NumberDataViewType.Single, manifest.PixelCount)], config, encoded);
     }
 
     private static ImageModelManifest LoadManifest(string folder, string option)
@@ -183,15 +194,15 @@ public static class ImageTransformsCatalog
         return manifest;
     }
 
-    private static (ImageModelManifest, string) Vae(string folder, string inputColumn, int threads, bool needEncoder, bool needDecoder)
+    private static (ImageModelManifest, ImageServingConfig, string) Vae(string transform, ImageTransformOptions options, string inputColumn, bool needEncoder, bool needDecoder)
     {
+        string folder = options.ModelFolder;
         var manifest = LoadManifest(folder, "ModelFolder");
         if ((needEncoder && manifest.EncoderFile is null) || (needDecoder && manifest.DecoderFile is null))
             throw new ArgumentException($"The model in '{folder}' ({manifest.Kind}) has no {(needEncoder && manifest.EncoderFile is null ? "encoder" : "decoder")}; this transform needs a VAE folder.", "ModelFolder");
-        var config = ImageServingConfig.From(folder, manifest, inputColumn);
-        if (!needEncoder) { config.EncoderFile = null; config.EncoderSha256 = null; }
-        if (!needDecoder) { config.DecoderFile = null; config.DecoderSha256 = null; }
-        config.IntraOpThreads = threads;
-        return (manifest, ConfiguredMapping.EncodeConfig(config));
+        var config = ImageServingConfig.From(folder, manifest, transform, inputColumn, encoder: needEncoder, decoder: needDecoder,
+            searchPaths: options.ModelSearchPaths, embed: options.EmbedModel);
+        config.IntraOpThreads = options.IntraOpThreads;
+        return (manifest, config, ConfiguredMapping.EncodeConfig(config));
     }
 }

@@ -18,8 +18,9 @@ public static class LatentInterpolation
         var manifest = ImageModelManifest.Load(modelFolder);
         if (manifest.EncoderFile is null || manifest.DecoderFile is null)
             throw new ArgumentException($"The model in '{modelFolder}' ({manifest.Kind}) is not a VAE: it needs an encoder and a decoder.", nameof(modelFolder));
-        var config = ImageServingConfig.From(modelFolder, manifest, "from/to");
-        var runtime = ImageModelRuntime.Get(ConfiguredMapping.EncodeConfig(config));
+        var config = ImageServingConfig.From(modelFolder, manifest, "LatentInterpolation", "from/to", encoder: true, decoder: true);
+        using var lease = ImageModelRuntime.Acquire(ConfiguredMapping.EncodeConfig(config));
+        var runtime = lease.Value;
         ImageMappingChecks.Pixels(from, config);
         ImageMappingChecks.Pixels(to, config);
         int latent = manifest.LatentSize;

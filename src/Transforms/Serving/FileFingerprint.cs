@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
 namespace Aigc.MLNet.Transforms.Serving;
@@ -5,6 +6,8 @@ namespace Aigc.MLNet.Transforms.Serving;
 /// <summary>SHA-256 fingerprints that tie a saved pipeline to the exact model files it was built with.</summary>
 public static class FileFingerprint
 {
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), string> s_hashes = new();
+
     /// <summary>Lower-case hex SHA-256 of a file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static string Sha256(string path)
@@ -13,6 +16,18 @@ public static class FileFingerprint
             throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>
+    /// <see cref="Sha256"/> computed once per (full path, size, last write time) in this process: a pipeline that verifies
+    /// a 500 MB model each time its session is created hashes it once.
+    /// </summary>
+    internal static string Sha256Cached(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        return s_hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ => Sha256(path));
     }
 
     /// <summary>Throws a clear error when <paramref name="path"/> is missing or its content changed.</summary>

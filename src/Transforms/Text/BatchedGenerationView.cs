@@ -4,24 +4,24 @@ using Microsoft.ML.Data;
 namespace Aigc.MLNet.Transforms.Text;
 
 /// <summary>
-/// The lazy output of <see cref="GenerateTextTransformer.Transform"/> with batching: a cursor reads the prompts of the
+/// The lazy output of <see cref="GenerateTextTransformer.Transform"/>: a cursor reads the prompts of the
 /// next <c>batchSize</c> rows through a second input cursor, generates them as one batch, and serves them row by row
 /// while passing the input's own columns through from its main cursor. Rows, order and values equal the row-by-row path.
 /// </summary>
 internal sealed class BatchedGenerationView : IDataView
 {
     private readonly IDataView _input;
-    private readonly GenerateTextRuntime _runtime;
+    private readonly Serving.ServedChain _owner;
     private readonly string _promptColumn;
     private readonly int _batchSize;
     private readonly string?[] _generated;   // per output column: the mapping property it shows, or null
     private readonly int[] _source;          // per output column: the input column it passes through, or -1
 
-    public BatchedGenerationView(IDataView input, DataViewSchema schema, GenerateTextRuntime runtime, string promptColumn, int batchSize,
-        IReadOnlyList<(string Property, string Column)> outputs)
+    public BatchedGenerationView(IDataView input, DataViewSchema schema, Serving.ServedChain owner, string promptColumn,
+        int batchSize, IReadOnlyList<(string Property, string Column)> outputs)
     {
         _input = input;
-        _runtime = runtime;
+        _owner = owner;
         _promptColumn = promptColumn;
         _batchSize = batchSize;
         Schema = schema;
@@ -118,7 +118,16 @@ internal sealed class BatchedGenerationView : IDataView
             }
             if (_batchPrompts.Count == 0)
                 throw new InvalidOperationException("GenerateText: the input returned fewer rows on its second cursor than on its first; the input must iterate deterministically.");
-            _batch = _view._runtime.Generate(_batchPrompts, _batchStart);
+            // The transformer's model stays loaded while the batch runs, even if the transformer is disposed meanwhile.
+            var lease = (Serving.ServingLease<GenerateTextRuntime>)_view._owner.Enter();
+            try
+            {
+                _batch = lease.Value.Generate(_batchPrompts, _batchStart);
+            }
+            finally
+            {
+                _view._owner.Exit();
+            }
         }
 
         private ref readonly GeneratedRow Current => ref _batch[_position - _batchStart];

@@ -15,12 +15,13 @@ public static class FillMaskCatalog
     /// <param name="modelPath">Masked-LM model folder written by <c>mlContext.Generative().Trainers.MaskedLanguageModel</c>.</param>
     /// <param name="topK">Candidates per mask.</param>
     /// <param name="probabilitiesColumnName">Probabilities column (vector of Single aligned with the candidates); null leaves it out.</param>
+    /// <param name="embedModel">Saved pipelines carry the model's files (see <see cref="FillMaskOptions.EmbedModel"/>).</param>
     public static FillMaskEstimator FillMask(this TransformsCatalog catalog, string outputColumnName, string inputColumnName, string modelPath,
-        int topK = 5, string? probabilitiesColumnName = "Probabilities")
+        int topK = 5, string? probabilitiesColumnName = "Probabilities", bool embedModel = false)
         => catalog.FillMask(new FillMaskOptions
         {
             OutputColumnName = outputColumnName, InputColumnName = inputColumnName, ModelPath = modelPath, TopK = topK,
-            ProbabilitiesColumnName = probabilitiesColumnName,
+            ProbabilitiesColumnName = probabilitiesColumnName, EmbedModel = embedModel,
         });
 
     /// <summary>FillMask with every option in one object.</summary>
@@ -29,6 +30,6 @@ public static class FillMaskCatalog
     public static FillMaskEstimator FillMask(this TransformsCatalog catalog, FillMaskOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new FillMaskEstimator(TextGenerationCatalog.BuilderContext(), options);
+        return new FillMaskEstimator(catalog, options);
     }
 }

@@ -16,40 +16,60 @@ namespace Aigc.MLNet.Transforms.Text;
 /// | probabilities (optional) | vector of Single (variable length) | the candidates' softmax probabilities, aligned with the candidates |
 /// A text without a mask token (or empty/missing) gives empty vectors. A text longer than the model's context, or with a
 /// character outside a character vocabulary, fails with an error naming the column. The mask token is never a candidate.
-/// Saved pipelines keep the model folder's path and its SHA-256, not the weights: load them where that folder is, after
-/// <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(FillMaskCatalog).Assembly)</c>.
+/// Saved pipelines record the model folder and the SHA-256 of every file it reads (found again as
+/// <see cref="Serving.ModelSearch"/> describes; with <see cref="FillMaskOptions.EmbedModel"/> the files travel in the zip).
+/// Load them after <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(FillMaskCatalog).Assembly)</c>.
 /// </remarks>
 public sealed class FillMaskEstimator : IEstimator<FillMaskTransformer>
 {
+    private readonly TransformsCatalog _catalog;
     private readonly FillMaskOptions _options;
+    private readonly FillMaskConfig _config;
+    private readonly string _encoded;
     private readonly IEstimator<ITransformer> _chain;
+    private ServingLease<FillMaskRuntime>? _pendingLease;
 
-    internal FillMaskEstimator(MLContext mlContext, FillMaskOptions options)
+    internal FillMaskEstimator(TransformsCatalog catalog, FillMaskOptions options)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
+        _catalog = catalog;
         _options = options;
-        string encoded = FillMaskRuntime.Prepare(options);
-        var outputs = new List<(string Property, string Column)> { (FillMaskMapping.CandidatesProperty, options.OutputColumnName) };
-        string[] unused = [FillMaskMapping.ProbabilitiesProperty];
-        if (!string.IsNullOrEmpty(options.ProbabilitiesColumnName))
-        {
-            outputs.Add((FillMaskMapping.ProbabilitiesProperty, options.ProbabilitiesColumnName));
-            unused = [];
-        }
-        var chain = ConfiguredMapping.Create(mlContext, encoded, new FillMaskMapping(), FillMaskMapping.ContractName,
-            [(options.InputColumnName, FillMaskMapping.TextProperty)], outputs);
-        _chain = unused.Length == 0 ? chain : chain.Append(mlContext.Transforms.DropColumns(unused));
+        (_config, _encoded, _pendingLease) = FillMaskRuntime.Prepare(options);
+        _chain = Chain(catalog, _encoded, options, carrier: null);
     }
 
-    /// <summary>Checks the text column and trains nothing: returns the transformer.</summary>
+    /// <summary>Checks the text column and trains nothing: returns the transformer (it keeps the model loaded until disposed).</summary>
     /// <param name="input">Data with the text column.</param>
     public FillMaskTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         ColumnChecks.Text(input.Schema, _options.InputColumnName, "FillMask");
-        return new FillMaskTransformer(_chain.Fit(input), _options.InputColumnName);
+        var lease = Interlocked.Exchange(ref _pendingLease, null) ?? FillMaskRuntime.Acquire(_encoded);
+        try
+        {
+            var (catalog, encoded, options) = (_catalog, _encoded, _options);
+            var served = new ServedChain(_chain.Fit(input), input.Schema, _config.Source, carrier => Chain(catalog, encoded, options, carrier), lease,
+                () => FillMaskRuntime.Acquire(encoded));
+            return new FillMaskTransformer(served, _options.InputColumnName);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    private static IEstimator<ITransformer> Chain(TransformsCatalog catalog, string encoded, FillMaskOptions options, EmbeddedModelCarrier? carrier)
+    {
+        var outputs = new List<(string Property, string Column)> { (FillMaskMapping.CandidatesProperty, options.OutputColumnName) };
+        bool probabilities = !string.IsNullOrEmpty(options.ProbabilitiesColumnName);
+        if (probabilities)
+            outputs.Add((FillMaskMapping.ProbabilitiesProperty, options.ProbabilitiesColumnName!));
+        var chain = ConfiguredMapping.Create(catalog, encoded, new FillMaskMapping(), FillMaskMapping.ContractName,
+            [(options.InputColumnName, FillMaskMapping.TextProperty)], outputs, carrier);
+        return probabilities ? chain : chain.Append(catalog.DropColumns(FillMaskMapping.ProbabilitiesProperty));
     }
 
     /// <summary>The schema after the transform; fails when the text column is missing or not String.</summary>
@@ -68,6 +88,7 @@ public sealed class FillMaskEstimator : IEstimator<FillMaskTransformer>
             throw new ArgumentException("FillMaskOptions.ModelPath must name a masked-LM model folder.", "options.ModelPath");
         if (!Directory.Exists(o.ModelPath))
             throw new DirectoryNotFoundException($"FillMask: model folder '{o.ModelPath}' was not found.");
+        ModelSearch.Validate(o.ModelSearchPaths, "options.ModelSearchPaths");
         if (o.TopK < 1)
             throw new ArgumentOutOfRangeException("options.TopK", o.TopK, "FillMaskOptions.TopK must be at least 1.");
         if (o.IntraOpNumThreads < 0)

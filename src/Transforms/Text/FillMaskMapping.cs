@@ -37,7 +37,7 @@ public sealed class FillMaskMapping : CustomMappingFactory<FillMaskMappingInput,
     /// <inheritdoc/>
     public override Action<FillMaskMappingInput, FillMaskMappingOutput> GetMapping() => static (input, output) =>
     {
-        var (candidates, probabilities) = FillMaskRuntime.Get(input.AigcConfig).Fill(input.__AigcMaskedText);
+        var (candidates, probabilities) = FillMaskRuntime.Use(input.AigcConfig, runtime => runtime.Fill(input.__AigcMaskedText));
         output.__AigcCandidates = candidates;
         output.__AigcProbabilities = probabilities;
     };

@@ -20,4 +20,10 @@ public sealed class FillMaskOptions
 
     /// <summary>ONNX Runtime intra-op threads (0 lets ONNX Runtime choose).</summary>
     public int IntraOpNumThreads { get; set; }
+
+    /// <summary>Saved pipelines carry the model folder's files inside the zip (see <see cref="GenerateTextOptions.EmbedModel"/>).</summary>
+    public bool EmbedModel { get; set; }
+
+    /// <summary>Folders a saved pipeline searches for its model folder when the recorded one is gone (see <see cref="Serving.ModelSearch"/>).</summary>
+    public string[] ModelSearchPaths { get; set; } = [];
 }

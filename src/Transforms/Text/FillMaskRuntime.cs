@@ -4,12 +4,18 @@ using Aigc.MLNet.Transforms.Serving;
 namespace Aigc.MLNet.Transforms.Text;
 
 /// <summary>The configuration a FillMask pipeline carries in its data (see <see cref="ConfiguredMapping"/>).</summary>
-internal sealed record FillMaskConfig(string Kind, string ModelFolder, string ModelFile, string ModelSha256, int TopK, int IntraOpNumThreads, string InputColumnName);
+internal sealed record FillMaskConfig(string Kind, ModelSource Source, int TopK, int IntraOpNumThreads, string InputColumnName);
 
-/// <summary>The loaded side of a FillMask pipeline: one <see cref="MaskedLM"/> per configuration, shared process-wide.</summary>
+/// <summary>
+/// The loaded side of a FillMask pipeline: one <see cref="MaskedLM"/> per configuration, shared process-wide through
+/// <see cref="ServingCache"/> (a fitted transformer holds a lease; the last one frees the session).
+/// </summary>
 internal sealed class FillMaskRuntime : IDisposable
 {
     public const string ConfigKind = "fill-mask";
+
+    /// <summary>Files <see cref="MaskedLM.Load"/> reads besides the ONNX file, when present.</summary>
+    private static readonly string[] FolderFiles = [MaskedLMConfig.FileName, "vocab.json", "merges.txt"];
 
     private FillMaskRuntime(FillMaskConfig config, MaskedLM model)
     {
@@ -21,27 +27,31 @@ internal sealed class FillMaskRuntime : IDisposable
 
     public MaskedLM Model { get; }
 
-    /// <summary>Loads the model for <paramref name="options"/> and returns its encoded configuration.</summary>
-    public static string Prepare(FillMaskOptions options)
+    /// <summary>Fingerprints and loads the model for <paramref name="options"/>; returns its configuration and a lease on the runtime.</summary>
+    public static (FillMaskConfig Config, string Encoded, ServingLease<FillMaskRuntime> Lease) Prepare(FillMaskOptions options)
     {
         string folder = Path.GetFullPath(options.ModelPath);
-        string file = MaskedLM.ResolveModelFile(folder);
-        var config = new FillMaskConfig(ConfigKind, folder, file, FileFingerprint.Sha256(file), options.TopK, options.IntraOpNumThreads, options.InputColumnName);
+        MaskedLM.ResolveModelFile(folder);
+        var source = ModelSource.Capture(folder, "FillMask", [MaskedLM.ModelRelativePath, MaskedLMConfig.FileName], FolderFiles,
+            options.ModelSearchPaths, options.EmbedModel);
+        var config = new FillMaskConfig(ConfigKind, source, options.TopK, options.IntraOpNumThreads, options.InputColumnName);
         string encoded = ConfiguredMapping.EncodeConfig(config);
-        Get(encoded);
-        return encoded;
+        return (config, encoded, Acquire(encoded));
     }
 
-    /// <summary>The runtime of a configuration string, created once per process (the model file is checked against its recorded SHA-256).</summary>
-    public static FillMaskRuntime Get(string encodedConfig) =>
-        ServingCache.GetOrCreate(encodedConfig, () =>
-        {
-            var config = ConfiguredMapping.DecodeConfig<FillMaskConfig>(encodedConfig);
-            if (config.Kind != ConfigKind)
-                throw new InvalidOperationException($"Column '{ConfiguredMapping.ConfigColumnName}' holds a '{config.Kind}' configuration, not a FillMask one.");
-            FileFingerprint.Verify(config.ModelFile, config.ModelSha256, "masked-LM model");
-            return new FillMaskRuntime(config, MaskedLM.Load(config.ModelFolder, config.IntraOpNumThreads));
-        });
+    /// <summary>A lease on the runtime of a configuration string.</summary>
+    public static ServingLease<FillMaskRuntime> Acquire(string encodedConfig) => ServingCache.Acquire(encodedConfig, () => Create(encodedConfig));
+
+    /// <summary>Runs <paramref name="use"/> on the runtime of a configuration string without a lease (the rows).</summary>
+    public static T Use<T>(string encodedConfig, Func<FillMaskRuntime, T> use) => ServingCache.Use(encodedConfig, () => Create(encodedConfig), use);
+
+    private static FillMaskRuntime Create(string encodedConfig)
+    {
+        var config = ConfiguredMapping.DecodeConfig<FillMaskConfig>(encodedConfig);
+        if (config.Kind != ConfigKind)
+            throw new InvalidOperationException($"Column '{ConfiguredMapping.ConfigColumnName}' holds a '{config.Kind}' configuration, not a FillMask one.");
+        return new FillMaskRuntime(config, MaskedLM.Load(config.Source.Resolve(), config.IntraOpNumThreads));
+    }
 
     /// <summary>Candidates and probabilities of one row, mask by mask.</summary>
     public (string[] Candidates, float[] Probabilities) Fill(string? text)

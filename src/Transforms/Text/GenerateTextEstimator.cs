@@ -18,38 +18,52 @@ namespace Aigc.MLNet.Transforms.Text;
 /// | finish reason (optional) | String | "eos", "length" or "stop" |
 /// | score (optional) | Single | beam score, or the sum of log-probabilities |
 /// The transformer is lazy: a cursor generates a row when asked (in groups of <see cref="GenerateTextOptions.BatchSize"/>).
-/// Saved pipelines keep the model folder's path and its SHA-256, not the weights: load them where that folder is, after
-/// <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(TextGenerationCatalog).Assembly)</c>.
+/// Saved pipelines record the model folder and the SHA-256 of every file the model reads, and find the folder again as
+/// <see cref="Serving.ModelSearch"/> describes; with <see cref="GenerateTextOptions.EmbedModel"/> they carry the files.
+/// Load them after <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(TextGenerationCatalog).Assembly)</c>.
 /// </remarks>
 public sealed class GenerateTextEstimator : IEstimator<GenerateTextTransformer>
 {
-    private readonly MLContext _mlContext;
+    private readonly TransformsCatalog _catalog;
     private readonly GenerateTextOptions _options;
-    private readonly IEstimator<ITransformer> _chain;
+    private readonly GenerateTextConfig _config;
     private readonly string _encodedConfig;
+    private readonly IEstimator<ITransformer> _chain;
+    private ServingLease<GenerateTextRuntime>? _pendingLease;
 
-    internal GenerateTextEstimator(MLContext mlContext, GenerateTextOptions options)
+    internal GenerateTextEstimator(TransformsCatalog catalog, GenerateTextOptions options)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
-        _mlContext = mlContext;
+        _catalog = catalog;
         _options = options;
-        (_, _encodedConfig) = GenerateTextRuntime.Prepare(options);
-        var outputs = OutputNames(options);
-        var unused = AllOutputProperties.Except(outputs.Select(o => o.Property)).ToArray();
-        _chain = ConfiguredMapping.Create(mlContext, _encodedConfig, new GenerateTextMapping(), GenerateTextMapping.ContractName,
-                [(options.InputColumnName, GenerateTextMapping.PromptProperty)], outputs)
-            .Append(mlContext.Transforms.DropColumns(unused));
+        (_config, _encodedConfig, _pendingLease) = GenerateTextRuntime.Prepare(options);
+        _chain = Chain(catalog, _encodedConfig, options, carrier: null);
     }
 
-    /// <summary>Checks the prompt column and trains nothing: returns the transformer.</summary>
+    /// <summary>Checks the prompt column and trains nothing: returns the transformer (it keeps the model loaded until disposed).</summary>
     /// <param name="input">Data with the prompt column.</param>
     public GenerateTextTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckPromptColumn(input.Schema, _options.InputColumnName);
-        return new GenerateTextTransformer(_chain.Fit(input), _encodedConfig, _options.InputColumnName, _options.BatchSize, OutputNames(_options));
+        // The first transformer takes over the lease taken when the estimator loaded the model; later ones take their own.
+        var lease = Interlocked.Exchange(ref _pendingLease, null) ?? GenerateTextRuntime.Acquire(_encodedConfig);
+        try
+        {
+            var catalog = _catalog;
+            var options = _options;
+            string encoded = _encodedConfig;
+            var served = new ServedChain(_chain.Fit(input), input.Schema, _config.Source,
+                carrier => Chain(catalog, encoded, options, carrier), lease, () => GenerateTextRuntime.Acquire(encoded));
+            return new GenerateTextTransformer(served, encoded, _options.InputColumnName, _options.BatchSize, OutputNames(_options));
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The schema after the transform; fails when the prompt column is missing or not String.</summary>
@@ -62,6 +76,15 @@ public sealed class GenerateTextEstimator : IEstimator<GenerateTextTransformer>
 
     internal static void CheckPromptColumn(DataViewSchema schema, string name) => ColumnChecks.Text(schema, name, "GenerateText");
 
+    private static IEstimator<ITransformer> Chain(TransformsCatalog catalog, string encodedConfig, GenerateTextOptions options, EmbeddedModelCarrier? carrier)
+    {
+        var outputs = OutputNames(options);
+        var unused = AllOutputProperties.Except(outputs.Select(o => o.Property)).ToArray();
+        return ConfiguredMapping.Create(catalog, encodedConfig, new GenerateTextMapping(), GenerateTextMapping.ContractName,
+                [(options.InputColumnName, GenerateTextMapping.PromptProperty)], outputs, carrier)
+            .Append(catalog.DropColumns(unused));
+    }
+
     private static void Validate(GenerateTextOptions o)
     {
         ArgumentException.ThrowIfNullOrEmpty(o.OutputColumnName, "options.OutputColumnName");
@@ -70,6 +93,7 @@ public sealed class GenerateTextEstimator : IEstimator<GenerateTextTransformer>
             throw new ArgumentException("GenerateTextOptions.ModelPath must name a model folder or an .onnx file.", "options.ModelPath");
         if (!Directory.Exists(o.ModelPath) && !File.Exists(o.ModelPath))
             throw new DirectoryNotFoundException($"GenerateText: model folder or file '{o.ModelPath}' was not found.");
+        ModelSearch.Validate(o.ModelSearchPaths, "options.ModelSearchPaths");
         ArgumentNullException.ThrowIfNull(o.Generation, "options.Generation");
         o.Generation.Validate();
         if (o.BatchSize < 1)

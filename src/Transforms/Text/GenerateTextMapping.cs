@@ -50,7 +50,7 @@ public sealed class GenerateTextMapping : CustomMappingFactory<GenerateTextMappi
     /// <inheritdoc/>
     public override Action<GenerateTextMappingInput, GenerateTextMappingOutput> GetMapping() => static (input, output) =>
     {
-        var row = GenerateTextRuntime.Get(input.AigcConfig).Generate([input.__AigcPrompt], firstRow: null)[0];
+        var row = GenerateTextRuntime.Use(input.AigcConfig, runtime => runtime.Generate([input.__AigcPrompt], firstRow: null)[0]);
         output.__AigcCompletion = row.Completion;
         output.__AigcCompletions = row.Completions;
         output.__AigcTokenIds = row.TokenIds;

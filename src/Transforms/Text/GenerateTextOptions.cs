@@ -54,4 +54,20 @@ public sealed class GenerateTextOptions
 
     /// <summary>Fall back to the CPU when the requested execution provider is unavailable.</summary>
     public bool AllowCpuFallback { get; set; }
+
+    /// <summary>
+    /// Saved pipelines carry the model's files (the ONNX file, its external data, the configuration and tokenizer files)
+    /// inside the zip, as ML.NET's OnnxTransformer carries its ONNX bytes: the zip alone then loads on another machine, the
+    /// files being extracted once to <see cref="Serving.ModelSearch.CacheFolder"/>. At most 2 GB of files (ONNX's protobuf
+    /// limit). Off by default: the zip then records the folder and finds it as <see cref="ModelSearchPaths"/> describes.
+    /// </summary>
+    public bool EmbedModel { get; set; }
+
+    /// <summary>
+    /// Folders a saved pipeline searches for its model folder when the recorded one is gone (by name, by the path relative
+    /// to the working directory, and by content up to three levels down; see <see cref="Serving.ModelSearch"/>), before
+    /// those of the <c>AIGC_MODEL_PATH</c> environment variable. Relative entries are resolved against the working directory
+    /// of the process that runs the pipeline.
+    /// </summary>
+    public string[] ModelSearchPaths { get; set; } = [];
 }

@@ -1,19 +1,20 @@
-using System.Collections.Concurrent;
 using Aigc.MLNet.Onnx.Generation;
 using Aigc.MLNet.Onnx.Runtime;
+using Aigc.MLNet.Onnx.Tokenization;
 using Aigc.MLNet.Transforms.Serving;
 
 namespace Aigc.MLNet.Transforms.Text;
 
 /// <summary>
-/// The configuration a GenerateText pipeline carries in its data (see <see cref="ConfiguredMapping"/>): the model file and
-/// its SHA-256, the generation options and the session options. Saved models hold it, so a fresh process can rebuild
-/// the same generator from the same files.
+/// The configuration a GenerateText pipeline carries in its data (see <see cref="ConfiguredMapping"/>): where the model's
+/// files are and the SHA-256 of each of them (<see cref="ModelSource"/>), the model file inside that folder, the
+/// generation options and the session options. Saved models hold it, so a fresh process can rebuild the same generator
+/// from the same files.
 /// </summary>
 internal sealed record GenerateTextConfig(
-    string ModelPath,
+    ModelSource Source,
     string ModelFile,
-    string ModelSha256,
+    bool LoadFolder,
     GenerationOptions Generation,
     PromptOverflow PromptOverflow,
     int IntraOpNumThreads,
@@ -30,65 +31,112 @@ internal sealed record GenerateTextConfig(
         AllowCpuFallback = AllowCpuFallback,
     };
 
-    public string SessionKey => $"causal-lm|{ModelFile}|{ModelSha256}|{IntraOpNumThreads}|{ExecutionProvider}|{DeviceId}|{AllowCpuFallback}";
+    /// <summary>Sessions are shared by content, not by path: two copies of a model folder share one session.</summary>
+    public string SessionKey => $"causal-lm|{Source.ContentHash}|{ModelFile}|{LoadFolder}|{IntraOpNumThreads}|{ExecutionProvider}|{DeviceId}|{AllowCpuFallback}";
 }
 
 /// <summary>One row's generation result, in the shape of the transform's output columns.</summary>
 internal readonly record struct GeneratedRow(string Completion, string[] Completions, int[] TokenIds, string FinishReason, float Score);
 
 /// <summary>
-/// The loaded side of a GenerateText pipeline: one <see cref="CausalLM"/> per model file and session options (shared by
-/// every pipeline, cursor and thread in the process), and a <see cref="TextGenerator"/> with this pipeline's options.
+/// The loaded side of a GenerateText pipeline: one <see cref="CausalLM"/> per model content and session options (shared
+/// through a <see cref="ServingCache"/> lease by every pipeline, cursor and thread in the process), and a
+/// <see cref="TextGenerator"/> with this pipeline's options. Disposing it releases its lease on the model.
 /// </summary>
-internal sealed class GenerateTextRuntime
+internal sealed class GenerateTextRuntime : IDisposable
 {
-    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), string> s_hashes = new();
+    /// <summary>Files a causal LM folder may hold that <see cref="CausalLM.Load"/> reads (configuration and tokenizer).</summary>
+    internal static readonly string[] FolderFiles =
+    [
+        "config.json", "generation_config.json", "genai_config.json",
+        AutoTokenizer.VocabFileName, AutoTokenizer.MergesFileName, AutoTokenizer.TokenizerConfigFileName,
+    ];
 
-    private GenerateTextRuntime(GenerateTextConfig config, CausalLM model)
+    private readonly ServingLease<CausalLM> _model;
+
+    private GenerateTextRuntime(GenerateTextConfig config, ServingLease<CausalLM> model, string folder)
     {
         Config = config;
-        Model = model;
-        Generator = new TextGenerator(model);
+        _model = model;
+        Model = model.Value;
+        Folder = folder;
+        Generator = new TextGenerator(Model);
         if (Generator.Tokenizer is null)
             throw new InvalidOperationException(
-                $"The model at '{config.ModelPath}' has no tokenizer files (vocab.json + merges.txt, or a character vocab.json); GenerateText needs one to turn prompts into ids.");
+                $"GenerateText: the model at '{folder}' has no tokenizer files (vocab.json + merges.txt, or a character vocab.json); GenerateText needs one to turn prompts into ids.");
     }
 
     public GenerateTextConfig Config { get; }
 
     public CausalLM Model { get; }
 
+    /// <summary>The folder the files were read from (the recorded one, a found copy, or the extracted embedded copy).</summary>
+    public string Folder { get; }
+
     public TextGenerator Generator { get; }
 
-    /// <summary>Loads the model (shared) and checks it for the options; used when the estimator is created.</summary>
-    public static (GenerateTextConfig Config, string Encoded) Prepare(GenerateTextOptions options)
+    /// <summary>Fingerprints the model's files, loads the runtime and returns it with a lease; used when the estimator is created.</summary>
+    public static (GenerateTextConfig Config, string Encoded, ServingLease<GenerateTextRuntime> Lease) Prepare(GenerateTextOptions options)
     {
-        var probe = new GenerateTextConfig(Path.GetFullPath(options.ModelPath), "", "", options.Generation, options.PromptOverflow,
-            options.IntraOpNumThreads, options.ExecutionProvider, options.DeviceId, options.AllowCpuFallback, options.InputColumnName);
-        string modelFile = CausalLM.ResolveModelFile(probe.ModelPath);
-        var config = probe with { ModelFile = modelFile, ModelSha256 = Sha256(modelFile) };
-        LoadModel(config);
+        string path = Path.GetFullPath(options.ModelPath);
+        bool isFolder = Directory.Exists(path);
+        string modelFile = CausalLM.ResolveModelFile(path);
+        string folder = isFolder ? path : ConfigurationFolderOf(modelFile);
+        var source = ModelSource.Capture(folder, "GenerateText", [Path.GetRelativePath(folder, modelFile)], FolderFiles,
+            options.ModelSearchPaths, options.EmbedModel);
+        var config = new GenerateTextConfig(source, Path.GetRelativePath(folder, modelFile).Replace('\\', '/'), isFolder, options.Generation,
+            options.PromptOverflow, options.IntraOpNumThreads, options.ExecutionProvider, options.DeviceId, options.AllowCpuFallback,
+            options.InputColumnName);
         string encoded = ConfiguredMapping.EncodeConfig(config);
-        Get(encoded);
-        return (config, encoded);
+        return (config, encoded, Acquire(encoded));
     }
 
-    /// <summary>The runtime for a configuration string, created once per process.</summary>
-    /// <remarks>Called for every row of the row-by-row path: the configuration string itself is the cache key (no per-row key building).</remarks>
-    public static GenerateTextRuntime Get(string encodedConfig) =>
-        ServingCache.GetOrCreate(encodedConfig, () =>
+    /// <summary>A lease on the runtime of a configuration string (a fitted transformer holds one).</summary>
+    public static ServingLease<GenerateTextRuntime> Acquire(string encodedConfig) => ServingCache.Acquire(encodedConfig, () => Create(encodedConfig));
+
+    /// <summary>Runs <paramref name="use"/> on the runtime of a configuration string, without a lease: the rows of the row-by-row path.</summary>
+    /// <remarks>Called for every row: the configuration string itself is the cache key (no per-row key building).</remarks>
+    public static T Use<T>(string encodedConfig, Func<GenerateTextRuntime, T> use) => ServingCache.Use(encodedConfig, () => Create(encodedConfig), use);
+
+    private static GenerateTextRuntime Create(string encodedConfig)
+    {
+        var config = ConfiguredMapping.DecodeConfig<GenerateTextConfig>(encodedConfig);
+        string folder = config.Source.Resolve();
+        string modelFile = ModelSource.Full(folder, config.ModelFile);
+        var model = ServingCache.Acquire(config.SessionKey, () =>
         {
-            var config = ConfiguredMapping.DecodeConfig<GenerateTextConfig>(encodedConfig);
-            if (!File.Exists(config.ModelFile))
-                throw new FileNotFoundException(
-                    $"The ONNX model '{config.ModelFile}' used by this GenerateText pipeline is missing: was the model folder '{config.ModelPath}' moved or deleted?",
-                    config.ModelFile);
-            string actual = Sha256(config.ModelFile);
-            if (!string.Equals(actual, config.ModelSha256, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException(
-                    $"The ONNX model '{config.ModelFile}' changed since this GenerateText pipeline was built (SHA-256 {actual}, expected {config.ModelSha256}). Rebuild the pipeline from the current model folder.");
-            return new GenerateTextRuntime(config, LoadModel(config));
+            var lm = CausalLM.Load(config.LoadFolder ? folder : modelFile, config.SessionOptions);
+            if (!string.Equals(Path.GetFullPath(lm.ModelPath), Path.GetFullPath(modelFile), StringComparison.Ordinal))
+            {
+                string loaded = lm.ModelPath;
+                lm.Dispose();
+                throw new InvalidDataException($"GenerateText: the folder '{folder}' now selects the model file '{loaded}', not '{modelFile}' recorded when the pipeline was built.");
+            }
+            return lm;
         });
+        try
+        {
+            return new GenerateTextRuntime(config, model, folder);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The folder <see cref="CausalLM.Load"/> reads configuration and tokenizer files from for a model file.</summary>
+    private static string ConfigurationFolderOf(string modelFile)
+    {
+        string folder = Path.GetDirectoryName(modelFile)!;
+        if (!File.Exists(Path.Combine(folder, "config.json"))
+            && string.Equals(Path.GetFileName(folder), "onnx", StringComparison.OrdinalIgnoreCase)
+            && Path.GetDirectoryName(folder) is { } parent && File.Exists(Path.Combine(parent, "config.json")))
+            return parent;
+        return folder;
+    }
+
+    public void Dispose() => _model.Dispose();
 
     /// <summary>Generates for consecutive prompts (one batch); <paramref name="firstRow"/>, when known, numbers rows in error messages.</summary>
     public GeneratedRow[] Generate(IReadOnlyList<string?> prompts, long? firstRow)
@@ -99,7 +147,16 @@ internal sealed class GenerateTextRuntime
         int? context = Model.Config.SlidesContext(Config.Generation) ? null : Model.Config.MaxPositions;
         for (int i = 0; i < prompts.Count; i++)
         {
-            IReadOnlyList<int> promptIds = tokenizer.EncodeToIds(prompts[i] ?? "");
+            string where = $"{(firstRow is long row ? $"in row {row + i} " : "")}of column '{Config.InputColumnName}'";
+            IReadOnlyList<int> promptIds;
+            try
+            {
+                promptIds = tokenizer.EncodeToIds(prompts[i] ?? "");
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"GenerateText: the prompt {where} cannot be tokenized by the model's vocabulary: {e.Message}", e);
+            }
             if (context is int limit)
             {
                 int maxNew = Config.Generation.GetMaxNewTokens(promptIds.Count);
@@ -108,7 +165,7 @@ internal sealed class GenerateTextRuntime
                 {
                     if (Config.PromptOverflow == PromptOverflow.Throw || room < 1)
                         throw new ArgumentException(
-                            $"The prompt {(firstRow is long r ? $"in row {r + i} " : "")}of column '{Config.InputColumnName}' has {promptIds.Count} tokens; with {maxNew} new tokens it exceeds the model's context of {limit} tokens. " +
+                            $"GenerateText: the prompt {where} has {promptIds.Count} tokens; with {maxNew} new tokens it exceeds the model's context of {limit} tokens. " +
                             "Shorten the prompt, lower MaxNewTokens, or set PromptOverflow = TruncateLeft.");
                     promptIds = promptIds.Skip(promptIds.Count - room).ToArray();
                 }
@@ -137,15 +194,4 @@ internal sealed class GenerateTextRuntime
         FinishReason.Length => "length",
         _ => "stop",
     };
-
-    /// <summary>One session per model file content and session options, shared by every pipeline in the process.</summary>
-    private static CausalLM LoadModel(GenerateTextConfig config) =>
-        ServingCache.GetOrCreate(config.SessionKey, () => CausalLM.Load(config.ModelPath, config.SessionOptions));
-
-    /// <summary>SHA-256 of a model file, computed once per (path, size, write time) in this process.</summary>
-    private static string Sha256(string path)
-    {
-        var info = new FileInfo(path);
-        return s_hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ => FileFingerprint.Sha256(path));
-    }
 }

@@ -14,25 +14,27 @@ namespace Aigc.MLNet.Transforms.Text;
 /// | input | String | text (missing counts as empty) |
 /// | output | vector of Int32 (variable length) | token ids |
 /// | count (optional) | Int32 | number of ids |
-/// Saved pipelines keep the folder's path and the SHA-256 of its vocabulary files, or the registered name.
+/// Saved pipelines keep the folder's path and the SHA-256 of every tokenizer file it holds (found again as
+/// <see cref="Serving.ModelSearch"/> describes), or the registered name.
 /// </remarks>
 public sealed class TokenizeTextEstimator : IEstimator<ITransformer>
 {
     private readonly IEstimator<ITransformer> _chain;
     private readonly string _inputColumnName;
 
-    internal TokenizeTextEstimator(TokenizerConfig config, string outputColumnName, string inputColumnName, string? countColumnName)
+    internal TokenizeTextEstimator(TransformsCatalog catalog, TokenizerConfig config, string outputColumnName, string inputColumnName, string? countColumnName)
     {
         ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
+        if (countColumnName == outputColumnName)
+            throw new ArgumentException($"TokenizeText output columns must differ: both are '{outputColumnName}'.", nameof(countColumnName));
         _inputColumnName = inputColumnName;
         var outputs = new List<(string, string)> { (TokenizeTextMapping.IdsProperty, outputColumnName) };
         if (!string.IsNullOrEmpty(countColumnName))
             outputs.Add((TokenizeTextMapping.CountProperty, countColumnName));
-        var ml = TextGenerationCatalog.BuilderContext();
-        var chain = ConfiguredMapping.Create(ml, ConfiguredMapping.EncodeConfig(config), new TokenizeTextMapping(), TokenizeTextMapping.ContractName,
+        var chain = ConfiguredMapping.Create(catalog, ConfiguredMapping.EncodeConfig(config), new TokenizeTextMapping(), TokenizeTextMapping.ContractName,
             [(inputColumnName, TokenizeTextMapping.TextProperty)], outputs);
-        _chain = string.IsNullOrEmpty(countColumnName) ? chain.Append(ml.Transforms.DropColumns(TokenizeTextMapping.CountProperty)) : chain;
+        _chain = string.IsNullOrEmpty(countColumnName) ? chain.Append(catalog.DropColumns(TokenizeTextMapping.CountProperty)) : chain;
     }
 
     /// <summary>Checks the text column and returns the transformer.</summary>
@@ -65,12 +67,12 @@ public sealed class DetokenizeTextEstimator : IEstimator<ITransformer>
     private readonly IEstimator<ITransformer> _chain;
     private readonly string _inputColumnName;
 
-    internal DetokenizeTextEstimator(TokenizerConfig config, string outputColumnName, string inputColumnName)
+    internal DetokenizeTextEstimator(TransformsCatalog catalog, TokenizerConfig config, string outputColumnName, string inputColumnName)
     {
         ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
         _inputColumnName = inputColumnName;
-        _chain = ConfiguredMapping.Create(TextGenerationCatalog.BuilderContext(), ConfiguredMapping.EncodeConfig(config), new DetokenizeTextMapping(),
+        _chain = ConfiguredMapping.Create(catalog, ConfiguredMapping.EncodeConfig(config), new DetokenizeTextMapping(),
             DetokenizeTextMapping.ContractName, [(inputColumnName, DetokenizeTextMapping.IdsProperty)], [(DetokenizeTextMapping.TextProperty, outputColumnName)]);
     }
 

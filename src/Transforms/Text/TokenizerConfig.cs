@@ -6,17 +6,21 @@ namespace Aigc.MLNet.Transforms.Text;
 
 /// <summary>
 /// Which tokenizer a TokenizeText/DetokenizeText pipeline uses, as carried in its data: a model or tokenizer folder
-/// (GPT-2 BPE vocab.json + merges.txt, or a character vocab.json) with the SHA-256 of its files, or a registered name.
+/// (GPT-2 BPE vocab.json + merges.txt, or a character vocab.json, with tokenizer_config.json) recorded with the SHA-256 of
+/// every file the tokenizer reads (<see cref="ModelSource"/>), or a registered name.
 /// </summary>
-internal sealed record TokenizerConfig(string? Folder, string? VocabSha256, string? MergesSha256, string? RegisteredName, string Column)
+internal sealed record TokenizerConfig(ModelSource? Source, string? RegisteredName, string Column)
 {
-    public static TokenizerConfig ForFolder(string folder, string column)
+    /// <summary>The files <see cref="AutoTokenizer.FromFolder"/> reads when present.</summary>
+    internal static readonly string[] TokenizerFiles = [AutoTokenizer.VocabFileName, AutoTokenizer.MergesFileName, AutoTokenizer.TokenizerConfigFileName];
+
+    public static TokenizerConfig ForFolder(string folder, string column, string transform, IEnumerable<string>? searchPaths, bool embed)
     {
         string full = Path.GetFullPath(folder);
         if (!Directory.Exists(full))
-            throw new DirectoryNotFoundException($"Tokenizer folder '{folder}' was not found.");
-        var config = new TokenizerConfig(full, HashOrNull(Path.Combine(full, AutoTokenizer.VocabFileName)),
-            HashOrNull(Path.Combine(full, AutoTokenizer.MergesFileName)), null, column);
+            throw new DirectoryNotFoundException($"{transform}: tokenizer folder '{folder}' was not found.");
+        var config = new TokenizerConfig(ModelSource.Capture(full, transform, [], TokenizerFiles, searchPaths, embed), null, column);
+        // Loads (and checks) the tokenizer now, so a bad folder fails when the pipeline is built.
         config.Resolve();
         return config;
     }
@@ -24,7 +28,7 @@ internal sealed record TokenizerConfig(string? Folder, string? VocabSha256, stri
     public static TokenizerConfig ForRegistered(string name, string column)
     {
         TokenizerRegistry.Get(name);
-        return new TokenizerConfig(null, null, null, name, column);
+        return new TokenizerConfig(null, name, column);
     }
 
     private Tokenizer? _loaded;
@@ -39,30 +43,11 @@ internal sealed record TokenizerConfig(string? Folder, string? VocabSha256, stri
         return (config, config.Resolve());
     }
 
-    /// <summary>The tokenizer: registered instances are looked up on every call (they may be re-registered); folders are loaded once and checked against their hashes.</summary>
+    /// <summary>The tokenizer: registered instances are looked up on every call (they may be re-registered); folders are found, checked against their hashes and loaded once.</summary>
     public Tokenizer Resolve()
     {
         if (RegisteredName is not null)
             return TokenizerRegistry.Get(RegisteredName);
-        return _loaded ??= ServingCache.GetOrCreate("tokenizer|" + Folder + "|" + VocabSha256 + "|" + MergesSha256, () =>
-        {
-            Verify(AutoTokenizer.VocabFileName, VocabSha256);
-            Verify(AutoTokenizer.MergesFileName, MergesSha256);
-            return AutoTokenizer.FromFolder(Folder!);
-        });
+        return _loaded ??= ServingCache.GetOrCreate("tokenizer|" + Source!.ContentHash, () => AutoTokenizer.FromFolder(Source.Resolve()));
     }
-
-    private void Verify(string file, string? expected)
-    {
-        string path = Path.Combine(Folder!, file);
-        if (expected is null)
-        {
-            if (File.Exists(path))
-                throw new InvalidDataException($"Tokenizer file '{path}' appeared since this pipeline was built; rebuild the pipeline.");
-            return;
-        }
-        FileFingerprint.Verify(path, expected, "tokenizer file");
-    }
-
-    private static string? HashOrNull(string path) => File.Exists(path) ? FileFingerprint.Sha256(path) : null;
 }

@@ -110,7 +110,8 @@ public sealed class ImageTransformTests
         string folder = _models.WriteGan(TinyImageModels.TempFolder("gan"));
         var input = SavedPipelineProbe.Input(ml, "seeds", 1);
         string zip = Path.Combine(TinyImageModels.TempFolder("zip"), "model.zip");
-        ml.Model.Save(ml.Transforms.GenerateImages(folder).Fit(input), input.Schema, zip);
+        using (var built = ml.Transforms.GenerateImages(folder).Fit(input))
+            ml.Model.Save(built, input.Schema, zip);
         // Overwrite the generator with another model: the hash in the saved pipeline no longer matches.
         new TinyImageModels { }.WriteGan(folder);
         File.WriteAllBytes(Path.Combine(folder, "generator.onnx"), [.. File.ReadAllBytes(Path.Combine(folder, "generator.onnx")), 0]);
@@ -121,6 +122,7 @@ public sealed class ImageTransformTests
         var changed = Innermost(Assert.Throws<Exception>(() => SavedPipelineProbe.Dump(loaded.Transform(input), ["Image"])));
         Assert.IsInstanceOfType<InvalidDataException>(changed);
         StringAssert.Contains(changed.Message, "changed since this pipeline was built");
+        StringAssert.Contains(changed.Message, "'generator.onnx'");
 
         Directory.Delete(folder, recursive: true);
         var moved = Innermost(Assert.Throws<Exception>(() => SavedPipelineProbe.Dump(loaded.Transform(input), ["Image"])));

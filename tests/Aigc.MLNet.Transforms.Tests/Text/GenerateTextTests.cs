@@ -186,6 +186,43 @@ public sealed class GenerateTextTests
     }
 
     [TestMethod]
+    [DataRow(1)]
+    [DataRow(4)]
+    public void RowErrorsArriveWithTheirOwnMessageNamingRowAndColumn(int batchSize)
+    {
+        var ml = new MLContext(seed: 1);
+        string tooLong = TextModels.Corpus[..60];                     // 60 characters > context 48 - 8 new tokens
+        string unknown = "ROMEO: \u2603";                             // a snowman: not in the character vocabulary
+        var model = ml.Transforms.GenerateText(new GenerateTextOptions { ModelPath = TextModels.CharModel, Generation = Greedy, BatchSize = batchSize })
+            .Fit(Prompts(ml, ["a"]));
+        foreach (var (rows, row, expected) in new[]
+        {
+            (new[] { "First", "Second", tooLong, "Fourth" }, 2, "has 60 tokens; with 8 new tokens it exceeds the model's context of 48 tokens"),
+            (new[] { "First", unknown, "Third" }, 1, "cannot be tokenized by the model's vocabulary"),
+        })
+        {
+            var output = model.Transform(Prompts(ml, rows));
+            var viaGetColumn = Assert.ThrowsExactly<ArgumentException>(() => output.GetColumn<string>("Completion").ToArray());
+            var viaEnumerable = Assert.ThrowsExactly<ArgumentException>(() => ml.Data.CreateEnumerable<CompletionRow>(output, reuseRowObject: false).ToArray());
+            var viaCursor = Assert.ThrowsExactly<ArgumentException>(() =>
+            {
+                using var cursor = output.GetRowCursor(output.Schema);
+                var getter = cursor.GetGetter<ReadOnlyMemory<char>>(output.Schema["Completion"]);
+                ReadOnlyMemory<char> value = default;
+                while (cursor.MoveNext())
+                    getter(ref value);
+            });
+            foreach (var e in new[] { viaGetColumn, viaEnumerable, viaCursor })
+            {
+                StringAssert.Contains(e.Message, $"GenerateText: the prompt in row {row} of column 'Prompt'");
+                StringAssert.Contains(e.Message, expected);
+            }
+            if (row == 1)
+                StringAssert.Contains(viaCursor.Message, "\u2603");
+        }
+    }
+
+    [TestMethod]
     public void MissingFolderAndCorruptModelFailNamingThePath()
     {
         var ml = new MLContext(seed: 1);
@@ -212,7 +249,8 @@ public sealed class GenerateTextTests
         ml.Model.Save(model, data.Schema, zip);
         File.AppendAllText(Path.Combine(folder, "onnx", "model.onnx"), " ");
         var ex = Assert.ThrowsExactly<InvalidOperationException>(() => PipelineJson.RunInFreshProcess(zip, new Dictionary<string, string?[]> { ["Prompt"] = ["First"] }, ["Completion"]));
-        StringAssert.Contains(ex.Message, "changed since this GenerateText pipeline was built");
+        StringAssert.Contains(ex.Message, "GenerateText: model file 'onnx/model.onnx'");
+        StringAssert.Contains(ex.Message, "changed since this pipeline was built");
     }
 
     [TestMethod]

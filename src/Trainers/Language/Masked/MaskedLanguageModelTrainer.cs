@@ -89,9 +89,9 @@ public sealed class MaskedLanguageModelTrainer : IEstimator<FillMaskTransformer>
     /// <param name="inputSchema">Schema of the training data.</param>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => GptTrainer.CheckTextColumn(inputSchema, Options.TextColumnName, nameof(MaskedLanguageModelTrainer));
 
-    private static FillMaskTransformer ServeFolder(MaskedLanguageModelTrainerOptions o)
+    private FillMaskTransformer ServeFolder(MaskedLanguageModelTrainerOptions o)
     {
-        var ml = new MLContext(seed: 0);
+        var ml = _mlContext;
         var definition = SchemaDefinition.Create(typeof(TextRow));
         definition[0].ColumnName = o.MaskedTextColumnName;
         var empty = ml.Data.LoadFromEnumerable(Array.Empty<TextRow>(), definition);
