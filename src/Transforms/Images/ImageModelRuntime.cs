@@ -115,7 +115,17 @@ internal sealed class ImageModelRuntime : IDisposable
         Aigc.MLNet.Onnx.Runtime.OnnxRuntimeNative.EnsureAvailable();
         using var options = new SessionOptions();
         if (Config.IntraOpThreads > 0) options.IntraOpNumThreads = Config.IntraOpThreads;
-        return new InferenceSession(path, options);
+        var session = ImageModelContract.Open(path, options, what);
+        try
+        {
+            ImageModelContract.Verify(session, path, what, Config.LatentSize, Config.ClassCount, Config.PixelCount);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        return session;
     }
 
     /// <summary>Generator: latent rows [rows, LatentSize] (+ labels) → images [rows, PixelCount].</summary>

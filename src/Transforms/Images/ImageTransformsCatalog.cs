@@ -51,6 +51,7 @@ public static class ImageTransformsCatalog
             throw new ArgumentException($"The model in '{options.ModelFolder}' is a conditional {family} with {manifest.ClassCount} classes: set LabelColumnName.", nameof(options));
         if (!conditional && options.LabelColumnName is not null)
             throw new ArgumentException($"The model in '{options.ModelFolder}' is not conditional: LabelColumnName must be null.", nameof(options));
+        if (!manifest.IsDiffusion) ImageModelContract.VerifyFolder(options.ModelFolder, manifest, generator: true, encoder: false, decoder: false);
         var config = ImageServingConfig.From(options.ModelFolder, manifest, options.SeedColumnName, options.LabelColumnName);
         config.IntraOpThreads = options.IntraOpThreads;
         if (manifest.IsDiffusion)
@@ -188,6 +189,7 @@ public static class ImageTransformsCatalog
         var manifest = LoadManifest(folder, "ModelFolder");
         if ((needEncoder && manifest.EncoderFile is null) || (needDecoder && manifest.DecoderFile is null))
             throw new ArgumentException($"The model in '{folder}' ({manifest.Kind}) has no {(needEncoder && manifest.EncoderFile is null ? "encoder" : "decoder")}; this transform needs a VAE folder.", "ModelFolder");
+        ImageModelContract.VerifyFolder(folder, manifest, generator: false, encoder: needEncoder, decoder: needDecoder);
         var config = ImageServingConfig.From(folder, manifest, inputColumn);
         if (!needEncoder) { config.EncoderFile = null; config.EncoderSha256 = null; }
         if (!needDecoder) { config.DecoderFile = null; config.DecoderSha256 = null; }
