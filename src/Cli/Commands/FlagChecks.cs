@@ -16,8 +16,7 @@ internal static class FlagChecks
         Describe(option, min, max);
         option.Validators.Add(r =>
         {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max) r.AddError(OutOfRange(option.Name, value, min, max));
+            if (Value<int>(r) is int value && (value < min || value > max)) r.AddError(OutOfRange(option.Name, value, min, max));
         });
         return option;
     }
@@ -28,7 +27,7 @@ internal static class FlagChecks
         Describe(option, min, max);
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is int value && (value < min || value > max)) r.AddError(OutOfRange(option.Name, value, min, max));
+            if (Value<int?>(r) is int value && (value < min || value > max)) r.AddError(OutOfRange(option.Name, value, min, max));
         });
         return option;
     }
@@ -39,7 +38,27 @@ internal static class FlagChecks
         Describe(option, min, max);
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<long?>() is long value && (value < min || value > max)) r.AddError(OutOfRange(option.Name, value, min, max));
+            if (Value<long?>(r) is long value && (value < min || value > max)) r.AddError(OutOfRange(option.Name, value, min, max));
+        });
+        return option;
+    }
+
+    /// <summary>Accepts values up to <paramref name="max"/>; the lower bound is the caller's (a library's options check it with their own message).</summary>
+    public static Option<int> AtMost(this Option<int> option, int max)
+    {
+        option.Validators.Add(r =>
+        {
+            if (Value<int>(r) is int value && value > max) r.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be at most {max}, got {value}."));
+        });
+        return option;
+    }
+
+    /// <summary>Accepts values up to <paramref name="max"/> when given; the lower bound is the caller's.</summary>
+    public static Option<int?> AtMost(this Option<int?> option, int max)
+    {
+        option.Validators.Add(r =>
+        {
+            if (Value<int?>(r) is int value && value > max) r.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be at most {max}, got {value}."));
         });
         return option;
     }
@@ -47,7 +66,10 @@ internal static class FlagChecks
     /// <summary>Accepts finite numbers greater than 0 (and at most <paramref name="max"/>).</summary>
     public static Option<double> Positive(this Option<double> option, double max = double.MaxValue)
     {
-        option.Validators.Add(r => Check(option.Name, r.GetValueOrDefault<double>(), max, r.AddError));
+        option.Validators.Add(r =>
+        {
+            if (Value<double>(r) is double value) Check(option.Name, value, max, r.AddError);
+        });
         return option;
     }
 
@@ -56,7 +78,7 @@ internal static class FlagChecks
     {
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is double value) Check(option.Name, value, max, r.AddError);
+            if (Value<double?>(r) is double value) Check(option.Name, value, max, r.AddError);
         });
         return option;
     }
@@ -76,6 +98,19 @@ internal static class FlagChecks
     /// <summary>The usage-error message for an integer outside its range.</summary>
     public static string OutOfRange(string flag, long value, long min, long max) =>
         string.Create(CultureInfo.InvariantCulture, $"{flag} must be between {min} and {max}, got {value}.");
+
+    // The value, or null when the text did not convert (System.CommandLine reports that error itself).
+    private static object? Value<T>(System.CommandLine.Parsing.OptionResult result)
+    {
+        try
+        {
+            return result.GetValueOrDefault<T>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private static void Check(string flag, double value, double max, Action<string> error)
     {

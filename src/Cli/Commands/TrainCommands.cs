@@ -3,6 +3,7 @@ using System.Globalization;
 using Aigc.MLNet.Cli.Jobs;
 using Aigc.MLNet.Transforms.Data;
 using Aigc.MLNet.Trainers.Images;
+using Aigc.MLNet.Trainers.Training;
 
 namespace Aigc.MLNet.Cli.Commands;
 
@@ -42,16 +43,11 @@ internal static class TrainCommands
         var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint (written at every validation and on Ctrl+C or SIGTERM) up to --iterations, with the same other flags." };
         foreach (var o in new Option[] { data, output, iterations, batch, block, layers, embd, lr, maxChars, evalEvery, seed, threads, resume }) command.Add(o);
         command.Add(gpt ? heads : hidden);
-        if (gpt)
-        {
-            command.Validators.Add(r =>
-            {
-                int e = r.GetValue(embd), h = r.GetValue(heads);
-                if (h > 0 && e % h != 0) r.AddError($"--embedding-size ({e}) must be a multiple of --heads ({h}): each head gets --embedding-size / --heads values.");
-            });
-        }
         command.SetAction((parse, ct) =>
         {
+            int e = parse.GetValue(embd), h = parse.GetValue(heads);
+            if (gpt && e % h != 0)
+                throw new CliException($"--embedding-size ({e}) must be a multiple of --heads ({h}): each head gets --embedding-size / --heads values.", ExitCodes.Usage);
             var settings = new LanguageModelJobSettings
             {
                 Kind = kind, CorpusPath = parse.GetValue(data) ?? DatasetPaths.TinyShakespeareFile, OutputFolder = parse.GetValue(output)!,
@@ -109,7 +105,7 @@ internal static class TrainCommands
     /// Runs a training job and reports its failures in the words of the command line: the trainers' option names become
     /// flags (exit 2), and a tensor too large for memory names the sizes that made it (exit 1) instead of libtorch's stack frames.
     /// </summary>
-    private static T Translated<T>(string sizes, Func<T> run)
+    internal static T Translated<T>(string sizes, Func<T> run)
     {
         try
         {
@@ -124,6 +120,7 @@ internal static class TrainCommands
             string message = FailureMessage.For(e);
             foreach (var (property, flag) in s_flags)
                 message = System.Text.RegularExpressions.Regex.Replace(message, $@"\b(\w+Options\.|Gpt2Config\.)?{property}\b", flag);
+            message = System.Text.RegularExpressions.Regex.Replace(message, @"\b(Gpt|Lstm|Gan|Vae)Trainer\b", "training");
             throw new CliException(message, ExitCodes.Usage);
         }
     }
@@ -185,7 +182,10 @@ internal static class TrainCommands
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            context.Error.WriteLine($"Stopped by {context.Stop.Cause}; checkpoint in {Path.Combine(Path.GetFullPath(settings.OutputFolder), "checkpoint")} (continue with --resume).");
+            string checkpoint = Path.Combine(Path.GetFullPath(settings.OutputFolder), "checkpoint");
+            string file = Path.Combine(checkpoint, ImageModelJob.CheckpointFile);
+            string step = File.Exists(file) ? $" after step {TrainingCheckpointInfo.Read(file).Steps}" : "";
+            context.Error.WriteLine($"Stopped by {context.Stop.Cause}{step}; checkpoint in {checkpoint} (continue with --resume).");
             throw;
         }
         var s = result.Summary;

@@ -255,8 +255,18 @@ public static class ImageModelJob
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         var images = GenerateStream(ml, modelFolder, count, seed, cancellationToken);
-        AtomicFile.Write(pngPath, stream => ImageGridWriter.Write(stream, images, count, columns: Math.Min(10, count)));
-        return Path.GetFullPath(pngPath);
+        string full = Path.GetFullPath(pngPath);
+        var created = NewFolders.Track(Path.GetDirectoryName(full)!);
+        try
+        {
+            AtomicFile.Write(full, stream => ImageGridWriter.Write(stream, images, count, columns: Math.Min(10, count)));
+        }
+        catch
+        {
+            created.Remove();
+            throw;
+        }
+        return full;
     }
 
     private sealed class SeedRow

@@ -180,6 +180,9 @@ public static class LanguageModelJob
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             cancelled = true;
+            // Progress comes every few steps; the checkpoint written on the way out knows the last completed one.
+            string file = Path.Combine(checkpoint, CheckpointFile);
+            if (File.Exists(file)) lastStep = (int)TrainingCheckpointInfo.Read(file).Steps;
         }
         string? png = null;
         if (curve["train"].Count > 0)
@@ -192,7 +195,7 @@ public static class LanguageModelJob
         };
         return new LanguageModelJobResult
         {
-            Iterations = last?.Iterations ?? lastStep, TrainLoss = last?.FinalTrainLoss ?? lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed,
+            Iterations = cancelled ? lastStep : last?.Iterations ?? lastStep, TrainLoss = last?.FinalTrainLoss ?? lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed,
             CheckpointFolder = checkpoint, OnnxFolder = Directory.Exists(onnx) ? onnx : null, LossCurvePng = png, Cancelled = cancelled,
             Parameters = parameters ?? 0,
         };
@@ -235,7 +238,7 @@ public static class LanguageModelJob
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"'{manifestPath}' is damaged (not the JSON 'aigc train' writes: {e.Message.Split('\n')[0]}); rewrite it by training again into a new --out.", e);
+            throw new InvalidDataException($"'{manifestPath}' is damaged: it is not the run description 'aigc train gpt|lstm' writes ({e.Message.Split('\n')[0]})", e);
         }
         if (manifest is null) throw new InvalidDataException($"'{manifestPath}' is empty.");
         if (manifest.Settings is null) throw new InvalidDataException($"'{manifestPath}' has no settings; it was written by an older aigc.");
