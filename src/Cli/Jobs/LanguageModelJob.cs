@@ -212,7 +212,7 @@ public static class LanguageModelJob
     public static string ExportOnnx(string checkpointFolder, string outputFolder)
     {
         if (!Directory.Exists(checkpointFolder))
-            throw new CliException($"--checkpoint: '{checkpointFolder}' does not exist (expected the checkpoint/ folder of an 'aigc train gpt|lstm' run).");
+            throw new CliException($"--checkpoint: '{checkpointFolder}' does not exist (expected the checkpoint/ folder of an 'aigc train gpt|lstm' run, holding {ManifestFile} and {CheckpointFile}).");
         string manifestPath = Path.Combine(checkpointFolder, ManifestFile);
         if (!File.Exists(manifestPath))
             throw new FileNotFoundException($"'{checkpointFolder}' is not a checkpoint folder written by 'aigc train gpt|lstm' ({ManifestFile} is missing).", manifestPath);
