@@ -14,4 +14,7 @@ public static class ExitCodes
 
     /// <summary>Stopped by Ctrl+C (128 + SIGINT), after writing what could be kept.</summary>
     public const int Cancelled = 130;
+
+    /// <summary>Stopped by SIGTERM (128 + SIGTERM, what a container runtime or scheduler sends), after writing what could be kept.</summary>
+    public const int Terminated = 143;
 }

@@ -47,7 +47,7 @@ public sealed class ExitCodeTests
         var r = CliHarness.Run("generate", "text", "-m", tmp.Path, "-p", "ab", "--top-p", "1.5");
         Assert.AreEqual(2, r.ExitCode);
         StringAssert.Contains(r.Error, "error:");
-        StringAssert.Contains(r.Error, "TopP");
+        StringAssert.Contains(r.Error, "--top-p must be in (0, 1]");
     }
 
     [TestMethod]

@@ -13,32 +13,38 @@ public sealed class GenerationFlags
 {
     private static readonly GenerationOptions Defaults = new();
 
+    /// <summary>Most tokens a count flag (--max-new-tokens, --max-length, ...) accepts.</summary>
+    public const int MaxTokens = 1_000_000;
+
+    /// <summary>Most beams or returned sequences per prompt (each is a row of the batch, with its own cache).</summary>
+    public const int MaxSequences = 64;
+
     /// <summary>--max-new-tokens.</summary>
-    public Option<int?> MaxNewTokens { get; } = new("--max-new-tokens") { Description = $"Tokens to generate after the prompt (default {GenerationOptions.DefaultMaxNewTokens})." };
+    public Option<int?> MaxNewTokens { get; } = new Option<int?>("--max-new-tokens") { Description = $"Tokens to generate after the prompt (default {GenerationOptions.DefaultMaxNewTokens})." }.InRange(1, MaxTokens);
     /// <summary>--max-length.</summary>
-    public Option<int?> MaxLength { get; } = new("--max-length") { Description = "Limit on prompt + generated tokens (used when --max-new-tokens is not given)." };
+    public Option<int?> MaxLength { get; } = new Option<int?>("--max-length") { Description = "Limit on prompt + generated tokens (used when --max-new-tokens is not given)." }.InRange(1, MaxTokens);
     /// <summary>--min-new-tokens.</summary>
-    public Option<int> MinNewTokens { get; } = new("--min-new-tokens") { Description = "End-of-sequence is suppressed until this many tokens are generated." };
+    public Option<int> MinNewTokens { get; } = new Option<int>("--min-new-tokens") { Description = "End-of-sequence is suppressed until this many tokens are generated." }.InRange(0, MaxTokens);
     /// <summary>--do-sample.</summary>
     public Option<bool> DoSample { get; } = new("--do-sample") { Description = "Sample instead of greedy or beam search." };
     /// <summary>--temperature.</summary>
     public Option<double> Temperature { get; } = new("--temperature") { Description = $"Softmax temperature when sampling (default {Defaults.Temperature})." };
     /// <summary>--top-k.</summary>
-    public Option<int> TopK { get; } = new("--top-k") { Description = $"Keep the k most likely tokens when sampling; 0 = off (default {Defaults.TopK})." };
+    public Option<int> TopK { get; } = new Option<int>("--top-k") { Description = $"Keep the k most likely tokens when sampling; 0 = off (default {Defaults.TopK})." }.InRange(0, int.MaxValue);
     /// <summary>--top-p.</summary>
     public Option<double> TopP { get; } = new("--top-p") { Description = $"Nucleus sampling mass; 1 = off (default {Defaults.TopP})." };
     /// <summary>--num-beams.</summary>
-    public Option<int> NumBeams { get; } = new("--num-beams") { Description = $"Beam search width; 1 = no beam search (default {Defaults.NumBeams})." };
+    public Option<int> NumBeams { get; } = new Option<int>("--num-beams") { Description = $"Beam search width; 1 = no beam search (default {Defaults.NumBeams})." }.InRange(1, MaxSequences);
     /// <summary>--length-penalty.</summary>
     public Option<double> LengthPenalty { get; } = new("--length-penalty") { Description = $"Beam score = log p / length^penalty (default {Defaults.LengthPenalty})." };
     /// <summary>--early-stopping.</summary>
     public Option<string?> EarlyStopping { get; } = CreateEarlyStopping();
     /// <summary>--num-return-sequences.</summary>
-    public Option<int> NumReturnSequences { get; } = new("--num-return-sequences") { Description = "Sequences returned per prompt (default 1)." };
+    public Option<int> NumReturnSequences { get; } = new Option<int>("--num-return-sequences") { Description = "Sequences returned per prompt (default 1)." }.InRange(1, MaxSequences);
     /// <summary>--repetition-penalty.</summary>
     public Option<double> RepetitionPenalty { get; } = new("--repetition-penalty") { Description = "Penalty > 1 discourages tokens already present (CTRL paper; default 1 = off)." };
     /// <summary>--no-repeat-ngram-size.</summary>
-    public Option<int> NoRepeatNgramSize { get; } = new("--no-repeat-ngram-size") { Description = "Forbid repeating any n-gram of this size; 0 = off." };
+    public Option<int> NoRepeatNgramSize { get; } = new Option<int>("--no-repeat-ngram-size") { Description = "Forbid repeating any n-gram of this size; 0 = off." }.InRange(0, MaxTokens);
     /// <summary>--bad-words-ids.</summary>
     public Option<string[]> BadWordsIds { get; } = new("--bad-words-ids") { Description = "A token-id sequence never to generate, e.g. \"318,257\"; repeat the flag for more.", AllowMultipleArgumentsPerToken = false };
     /// <summary>--eos-token-id.</summary>
@@ -56,7 +62,7 @@ public sealed class GenerationFlags
     public Option<string?> ContextOverflow { get; } = CreateContextOverflow();
 
     /// <summary>--context-slide-stride.</summary>
-    public Option<int?> ContextSlideStride { get; } = new("--context-slide-stride") { Description = "With --context-overflow slide: tokens generated between two slides of the window (1 = nanoGPT; default n_positions / 4)." };
+    public Option<int?> ContextSlideStride { get; } = new Option<int?>("--context-slide-stride") { Description = "With --context-overflow slide: tokens generated between two slides of the window (1 = nanoGPT; default n_positions / 4)." }.InRange(1, MaxTokens);
 
     /// <summary>All flags, in help order.</summary>
     public IEnumerable<Option> All =>
@@ -104,9 +110,50 @@ public sealed class GenerationFlags
         }
         catch (ArgumentException e)
         {
-            throw new CliException($"invalid generation flags: {e.Message}", ExitCodes.Usage);
+            throw new CliException($"invalid generation flags: {InFlags(FailureMessage.For(e))}", ExitCodes.Usage);
         }
         return o;
+    }
+
+    /// <summary>The flag a shell user types for each <see cref="GenerationOptions"/> property.</summary>
+    public static string FlagOf(string property) => property switch
+    {
+        nameof(GenerationOptions.EosTokenIds) => "--eos-token-id",
+        nameof(GenerationOptions.StopSequences) => "--stop",
+        _ => "--" + System.Text.RegularExpressions.Regex.Replace(property, "(?<=[a-z0-9])([A-Z])", "-$1").ToLowerInvariant(),
+    };
+
+    /// <summary>Rewrites <see cref="GenerationOptions"/> property names in a library message as the flags that set them.</summary>
+    public static string InFlags(string message)
+    {
+        foreach (var property in typeof(GenerationOptions).GetProperties())
+            message = System.Text.RegularExpressions.Regex.Replace(message, $@"\b{property.Name}\b", FlagOf(property.Name));
+        return message;
+    }
+
+    /// <summary>
+    /// Checks the token ids of the options against the model's vocabulary before generation starts: an id outside it,
+    /// or bad words that ban every token, are usage errors naming the flag (or generation_config.json when the value
+    /// came from there).
+    /// </summary>
+    public void CheckIds(ParseResult parse, GenerationOptions options, int vocabSize, string configFile)
+    {
+        if (vocabSize <= 0) return;
+        string Source(Option flag) => parse.GetResult(flag) is { Implicit: false } ? flag.Name : $"'{configFile}'";
+        int Code(Option flag) => parse.GetResult(flag) is { Implicit: false } ? ExitCodes.Usage : ExitCodes.Failure;
+        void Check(int id, Option flag)
+        {
+            if (id < 0 || id >= vocabSize)
+                throw new CliException($"{Source(flag)}: token id {id} is outside the model's vocabulary of {vocabSize} tokens (0..{vocabSize - 1}).", Code(flag));
+        }
+        foreach (int[] word in options.BadWordsIds ?? [])
+            foreach (int id in word)
+                Check(id, BadWordsIds);
+        foreach (int id in options.EosTokenIds ?? []) Check(id, EosTokenId);
+        if (options.PadTokenId is int pad) Check(pad, PadTokenId);
+        var banned = new HashSet<int>((options.BadWordsIds ?? []).Where(w => w.Length == 1).Select(w => w[0]));
+        if (banned.Count == vocabSize)
+            throw new CliException($"{Source(BadWordsIds)} bans every one of the model's {vocabSize} tokens (0..{vocabSize - 1}), so nothing could be generated; leave some out.", Code(BadWordsIds));
     }
 
     /// <summary>The beam stopping rule of --early-stopping: "never" is Hugging Face's third value; null follows GenerationOptions.EarlyStopping.</summary>

@@ -25,8 +25,8 @@ internal static class QuickstartCommand
     {
         var command = new Command("quickstart", "The main job: fetch data, train a conditional DCGAN, a VAE and a char GPT briefly, write PNG grids and the ONNX folder, generate text, evaluate, write report.html and a summary (≈ 5 min on 2 cores).");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("artifacts", "quickstart") };
-        var scale = new Option<double>("--scale") { Description = "Multiplies the step counts (0.1 for a smoke test, 3 for better pictures).", DefaultValueFactory = _ => 1.0 };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 };
+        var scale = new Option<double>("--scale") { Description = "Multiplies the step counts (0.1 for a smoke test, 3 for better pictures).", DefaultValueFactory = _ => 1.0 }.Positive(max: 100);
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all).", DefaultValueFactory = _ => 0 }.InRange(0, TrainCommands.MaxThreads);
         command.Add(output);
         command.Add(scale);
         command.Add(threads);

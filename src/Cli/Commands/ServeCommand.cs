@@ -20,16 +20,16 @@ internal static class ServeCommand
         var model = new Option<string>("--model", "-m") { Description = "ONNX model folder with tokenizer files (from 'aigc train gpt', 'aigc convert gpt2', or Optimum).", Required = true };
         var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one).", DefaultValueFactory = _ => 8000 };
         var host = new Option<string>("--host") { Description = "Address to bind: loopback by default; 0.0.0.0 for every interface (in a container).", DefaultValueFactory = _ => "127.0.0.1" };
-        var maxBatch = new Option<int>("--max-batch") { Description = "Rows decoded together (a request with n > 1 takes n rows).", DefaultValueFactory = _ => 8 };
-        var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait for rows; more get 429 with Retry-After.", DefaultValueFactory = _ => 64 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Rows decoded together (a request with n > 1 takes n rows).", DefaultValueFactory = _ => 8 }.AtMost(1024);
+        var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait for rows; more get 429 with Retry-After.", DefaultValueFactory = _ => 64 }.AtMost(1_000_000);
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Name of an environment variable holding the API key clients must send as 'Authorization: Bearer KEY' (none: no key)." };
         var name = new Option<string?>("--served-model-name") { Description = "Model id clients send and /v1/models lists (default: the folder's name, or its parent's for a folder named onnx)." };
-        var maxPrompt = new Option<int?>("--max-prompt-tokens") { Description = "Most tokens per prompt (default: the model's context)." };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens a request may generate; also the chat default.", DefaultValueFactory = _ => 1024 };
+        var maxPrompt = new Option<int?>("--max-prompt-tokens") { Description = "Most tokens per prompt (default: the model's context)." }.AtMost(GenerationFlags.MaxTokens);
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens a request may generate; also the chat default.", DefaultValueFactory = _ => 1024 }.AtMost(GenerationFlags.MaxTokens);
         var timeout = new Option<double>("--request-timeout") { Description = "Seconds before a request is cancelled and answered 408.", DefaultValueFactory = _ => 300 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body; larger ones get 413.", DefaultValueFactory = _ => 1 << 20 };
         var shutdown = new Option<double>("--shutdown-timeout") { Description = "Seconds a graceful stop waits for requests in flight.", DefaultValueFactory = _ => 30 };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = default).", DefaultValueFactory = _ => 0 }.AtMost(TrainCommands.MaxThreads);
         foreach (var option in new Option[] { model, port, host, maxBatch, maxQueue, apiKeyEnv, name, maxPrompt, maxTokens, timeout, maxBody, shutdown, threads })
             command.Add(option);
         command.SetAction(async (parse, ct) =>

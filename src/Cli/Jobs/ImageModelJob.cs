@@ -1,4 +1,5 @@
 using Aigc.MLNet.Cli.Pictures;
+using Aigc.MLNet.Onnx.Proto;
 using Aigc.MLNet.Transforms;
 using Aigc.MLNet.Transforms.Data;
 using Aigc.MLNet.Transforms.Images;
@@ -101,6 +102,44 @@ public static class ImageModelJob
         if (string.IsNullOrWhiteSpace(settings.OutputFolder)) throw new ArgumentException("The output folder is empty.", nameof(settings));
         string folder = Path.GetFullPath(settings.OutputFolder);
         string modelFolder = Path.Combine(folder, "model");
+        string checkpointFolder = Path.Combine(folder, "checkpoint");
+        string checkpointFile = Path.Combine(checkpointFolder, CheckpointFile);
+        if (settings.Resume) CheckResume(settings, checkpointFile);
+        var created = NewFolders.Track(folder, modelFolder, checkpointFolder);
+        DateTime? previous = File.Exists(checkpointFile) ? File.GetLastWriteTimeUtc(checkpointFile) : null;
+        try
+        {
+            return Train(settings, progress, cancellationToken, folder, modelFolder);
+        }
+        catch (Exception e) when (!(cancellationToken.IsCancellationRequested && e is OperationCanceledException))
+        {
+            // Nothing worth keeping was written (no new checkpoint): the folders this run created go again.
+            if ((File.Exists(checkpointFile) ? File.GetLastWriteTimeUtc(checkpointFile) : (DateTime?)null) == previous) created.Remove();
+            throw;
+        }
+    }
+
+    /// <summary>The trainers' checkpoint file inside <c>checkpoint/</c>.</summary>
+    public const string CheckpointFile = "checkpoint.bin";
+
+    /// <summary>Fails, before anything is written, when <c>--resume</c> has no checkpoint to continue or no step left to train.</summary>
+    private static void CheckResume(ImageModelJobSettings settings, string checkpointFile)
+    {
+        if (!File.Exists(checkpointFile))
+            throw new CliException($"--resume: there is no checkpoint to continue from ('{checkpointFile}' does not exist); leave out --resume to start a new run.");
+        var info = TrainingCheckpointInfo.Read(checkpointFile);
+        int rows = settings.MaxRows > 0 ? Math.Min(settings.MaxRows, 60_000) : 60_000;
+        int batch = Math.Min(settings.BatchSize, rows);
+        long total = (long)settings.Epochs * ((rows + batch - 1) / batch);
+        if (settings.MaxSteps is long max) total = Math.Min(total, max);
+        if (total <= info.Steps)
+            throw new CliException(
+                $"--epochs {settings.Epochs}{(settings.MaxSteps is long m ? $" and --max-steps {m}" : "")} end at step {total}, not above the checkpoint's step {info.Steps} ('{checkpointFile}'): nothing is left to train. Raise them to continue.",
+                ExitCodes.Usage);
+    }
+
+    private static ImageModelJobResult Train(ImageModelJobSettings settings, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken, string folder, string modelFolder)
+    {
         var ml = new MLContext(seed: settings.Seed);
         IDataView data = ml.Data.LoadMnist(settings.MnistFolder, MnistSplit.Train, settings.MaxRows > 0 ? settings.MaxRows : null);
         var curve = new Dictionary<string, List<(double, double)>>();
@@ -138,7 +177,7 @@ public static class ImageModelJob
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Vae(options).Train(data);
         }
-        string samples = SaveSamples(ml, result.ModelFolder, Path.Combine(folder, "samples.png"), settings.SampleCount, settings.Seed);
+        string samples = SaveSamples(ml, result.ModelFolder, Path.Combine(folder, "samples.png"), settings.SampleCount, settings.Seed, cancellationToken);
         string? png = curve.Count == 0 ? null
             : LossCurve.SavePng(Path.Combine(folder, "loss-curve.png"), $"{settings.Kind} on MNIST", curve);
         return new ImageModelJobResult { ModelFolder = result.ModelFolder, SamplesPng = samples, LossCurvePng = png, Summary = result.Summary };
@@ -164,41 +203,74 @@ public static class ImageModelJob
     /// (GAN: <c>GenerateImages</c>, the labels of a conditional GAN cycling 0–9; VAE: <c>DecodeLatent</c> of standard-normal latents)
     /// and returns them, 784 pixels each in [0, 1].
     /// </summary>
-    public static float[][] Generate(MLContext ml, string modelFolder, int count, int seed)
+    public static float[][] Generate(MLContext ml, string modelFolder, int count, int seed) => GenerateStream(ml, modelFolder, count, seed).ToArray();
+
+    /// <summary>
+    /// As <see cref="Generate"/>, lazily: the transform's cursor computes an image when the enumeration asks for it, so
+    /// memory stays at a few rows whatever <paramref name="count"/> is. Stops with <see cref="OperationCanceledException"/>
+    /// between two images when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public static IEnumerable<float[]> GenerateStream(MLContext ml, string modelFolder, int count, int seed, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         var manifest = ImageModelManifest.Load(modelFolder);
         IDataView output;
-        string column;
         if (manifest.GeneratorFile is not null)
         {
             bool conditional = manifest.ClassCount > 0;
-            var rows = Enumerable.Range(0, count).Select(i => new SeedRow
+            IEnumerable<SeedRow> Rows()
             {
-                Seed = seed * 100_003 + i,
-                Label = conditional ? i % manifest.ClassCount : 0,   // a 10-column grid shows one digit per column
-            }).ToArray();
-            var input = ml.Data.LoadFromEnumerable(rows);
+                for (int i = 0; i < count; i++)
+                    yield return new SeedRow { Seed = seed * 100_003 + i, Label = conditional ? i % manifest.ClassCount : 0 };   // a 10-column grid shows one digit per column
+            }
+            var input = ml.Data.LoadFromEnumerable(Rows());
             output = ml.Transforms.GenerateImages(modelFolder, "Image", nameof(SeedRow.Seed), conditional ? nameof(SeedRow.Label) : null).Fit(input).Transform(input);
-            column = "Image";
         }
         else
         {
-            var rows = Enumerable.Range(0, count).Select(i => new LatentRow { Latent = LatentSampler.Sample(seed * 100_003 + i, manifest.LatentSize) }).ToArray();
+            IEnumerable<LatentRow> Rows()
+            {
+                for (int i = 0; i < count; i++)
+                    yield return new LatentRow { Latent = LatentSampler.Sample(seed * 100_003 + i, manifest.LatentSize) };
+            }
             var schema = SchemaDefinition.Create(typeof(LatentRow));
             schema[nameof(LatentRow.Latent)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, manifest.LatentSize);
-            var input = ml.Data.LoadFromEnumerable(rows, schema);
+            var input = ml.Data.LoadFromEnumerable(Rows(), schema);
             output = ml.Transforms.DecodeLatent(modelFolder, outputColumnName: "Image", inputColumnName: "Latent").Fit(input).Transform(input);
-            column = "Image";
         }
-        return output.GetColumn<float[]>(column).ToArray();
+        return Images(output, cancellationToken);
     }
 
-    /// <summary>Generates a grid of samples and writes it as a PNG (ten columns: the digits 0–9 by column for a conditional GAN).</summary>
-    public static string SaveSamples(MLContext ml, string modelFolder, string pngPath, int count, int seed)
+    private static IEnumerable<float[]> Images(IDataView output, CancellationToken cancellationToken)
     {
-        float[][] images = Generate(ml, modelFolder, count, seed);
-        ImageGrid.SavePng(pngPath, images, columns: Math.Min(10, count));
-        return Path.GetFullPath(pngPath);
+        foreach (float[] image in output.GetColumn<float[]>("Image"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return image;
+        }
+    }
+
+    /// <summary>
+    /// Generates a grid of samples and writes it as a PNG, atomically (ten columns: the digits 0–9 by column for a conditional
+    /// GAN). Images are drawn and compressed one grid row at a time as they are generated, so a large count costs time, not memory.
+    /// </summary>
+    public static string SaveSamples(MLContext ml, string modelFolder, string pngPath, int count, int seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var images = GenerateStream(ml, modelFolder, count, seed, cancellationToken);
+        string full = Path.GetFullPath(pngPath);
+        var created = NewFolders.Track(Path.GetDirectoryName(full)!);
+        try
+        {
+            AtomicFile.Write(full, stream => ImageGridWriter.Write(stream, images, count, columns: Math.Min(10, count)));
+        }
+        catch
+        {
+            created.Remove();
+            throw;
+        }
+        return full;
     }
 
     private sealed class SeedRow

@@ -4,6 +4,7 @@ using Aigc.MLNet.Cli.Pictures;
 using Aigc.MLNet.Onnx.Proto;
 using Aigc.MLNet.Trainers;
 using Aigc.MLNet.Trainers.Language;
+using Aigc.MLNet.Trainers.Training;
 using Aigc.MLNet.Transforms;
 using Aigc.MLNet.Transforms.Text;
 using Microsoft.ML;
@@ -106,18 +107,53 @@ public static class LanguageModelJob
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        if (Directory.Exists(settings.CorpusPath)) throw new CliException($"--data: '{settings.CorpusPath}' is a directory; give a UTF-8 text file.", ExitCodes.Usage);
         if (!File.Exists(settings.CorpusPath)) throw new FileNotFoundException($"Corpus file '{settings.CorpusPath}' was not found.", settings.CorpusPath);
         if (string.IsNullOrWhiteSpace(settings.OutputFolder)) throw new ArgumentException("The output folder is empty.", nameof(settings));
+        if (!double.IsFinite(settings.LearningRate) || settings.LearningRate <= 0)
+            throw new CliException($"--learning-rate must be a finite number greater than 0, got {settings.LearningRate}.", ExitCodes.Usage);
+        if (settings.MaxChars < 0) throw new CliException($"--max-chars must be 0 (all) or more, got {settings.MaxChars}.", ExitCodes.Usage);
         string folder = Path.GetFullPath(settings.OutputFolder);
         string checkpoint = Path.Combine(folder, "checkpoint");
         string onnx = Path.Combine(folder, "onnx");
         string text = ReadCorpus(settings);
-        Directory.CreateDirectory(checkpoint);
-        var manifest = new LanguageModelManifest { Settings = Copy(settings), CorpusPath = Path.GetFullPath(settings.CorpusPath) };
+        CheckMemory(settings, text);
+        var manifest = new LanguageModelManifest
+        {
+            Settings = Copy(settings), CorpusPath = Path.GetFullPath(settings.CorpusPath), CorpusSha256 = Sha256(text),
+        };
         manifest.Settings.CorpusPath = manifest.CorpusPath;
         manifest.Settings.OutputFolder = folder;
-        AtomicFile.WriteAllText(Path.Combine(checkpoint, ManifestFile), JsonSerializer.Serialize(manifest, Indented));
+        if (settings.Resume) CheckResume(settings, checkpoint, manifest);
 
+        string manifestPath = Path.Combine(checkpoint, ManifestFile), checkpointPath = Path.Combine(checkpoint, CheckpointFile);
+        var created = NewFolders.Track(folder, checkpoint, onnx);
+        byte[]? previousManifest = File.Exists(manifestPath) ? File.ReadAllBytes(manifestPath) : null;
+        DateTime? previousCheckpoint = File.Exists(checkpointPath) ? File.GetLastWriteTimeUtc(checkpointPath) : null;
+        Directory.CreateDirectory(checkpoint);
+        AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, Indented));
+        try
+        {
+            return Train(settings, progress, cancellationToken, folder, checkpoint, onnx, text);
+        }
+        catch (Exception e) when (!(cancellationToken.IsCancellationRequested && e is OperationCanceledException))
+        {
+            // A run that failed before writing a checkpoint leaves the folders as they were: new ones removed, an
+            // older run's manifest put back beside its (untouched) checkpoint.
+            DateTime? now = File.Exists(checkpointPath) ? File.GetLastWriteTimeUtc(checkpointPath) : null;
+            if (now == previousCheckpoint)
+            {
+                if (previousManifest is null) TryDelete(manifestPath);
+                else AtomicFile.Write(manifestPath, s => s.Write(previousManifest));
+                created.Remove();
+            }
+            throw;
+        }
+    }
+
+    private static LanguageModelJobResult Train(LanguageModelJobSettings settings, IProgress<LanguageModelTrainingProgress>? progress,
+        CancellationToken cancellationToken, string folder, string checkpoint, string onnx, string text)
+    {
         var curve = new Dictionary<string, List<(double, double)>> { ["train"] = [], ["validation"] = [] };
         int lastStep = 0;
         float lastLoss = float.NaN, bestValidation = float.NaN;
@@ -146,6 +182,9 @@ public static class LanguageModelJob
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             cancelled = true;
+            // Progress comes every few steps; the checkpoint written on the way out knows the last completed one.
+            string file = Path.Combine(checkpoint, CheckpointFile);
+            if (File.Exists(file)) lastStep = (int)TrainingCheckpointInfo.Read(file).Steps;
         }
         string? png = null;
         if (curve["train"].Count > 0)
@@ -158,7 +197,7 @@ public static class LanguageModelJob
         };
         return new LanguageModelJobResult
         {
-            Iterations = last?.Iterations ?? lastStep, TrainLoss = last?.FinalTrainLoss ?? lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed,
+            Iterations = cancelled ? lastStep : last?.Iterations ?? lastStep, TrainLoss = last?.FinalTrainLoss ?? lastLoss, ValidationLoss = bestValidation, Elapsed = clock.Elapsed,
             CheckpointFolder = checkpoint, OnnxFolder = Directory.Exists(onnx) ? onnx : null, LossCurvePng = png, Cancelled = cancelled,
             Parameters = parameters ?? 0,
         };
@@ -174,20 +213,112 @@ public static class LanguageModelJob
     /// <returns>The full path of the ONNX folder.</returns>
     public static string ExportOnnx(string checkpointFolder, string outputFolder)
     {
+        if (!Directory.Exists(checkpointFolder))
+            throw new CliException($"--checkpoint: '{checkpointFolder}' does not exist (expected the checkpoint/ folder of an 'aigc train gpt|lstm' run, holding {ManifestFile} and {CheckpointFile}).");
         string manifestPath = Path.Combine(checkpointFolder, ManifestFile);
         if (!File.Exists(manifestPath))
             throw new FileNotFoundException($"'{checkpointFolder}' is not a checkpoint folder written by 'aigc train gpt|lstm' ({ManifestFile} is missing).", manifestPath);
-        var manifest = JsonSerializer.Deserialize<LanguageModelManifest>(File.ReadAllText(manifestPath))
-            ?? throw new InvalidDataException($"'{manifestPath}' is empty.");
-        if (manifest.Settings is null) throw new InvalidDataException($"'{manifestPath}' has no settings; it was written by an older aigc.");
+        var manifest = ReadManifest(manifestPath);
         if (!File.Exists(Path.Combine(checkpointFolder, CheckpointFile)))
             throw new FileNotFoundException($"'{checkpointFolder}' has no {CheckpointFile}: the run stopped before its first checkpoint.");
         if (!File.Exists(manifest.CorpusPath))
             throw new FileNotFoundException($"The run's training text '{manifest.CorpusPath}' (its vocabulary) was not found.", manifest.CorpusPath);
-        var settings = manifest.Settings;
+        var settings = manifest.Settings!;
         var (trainer, _) = CreateTrainer(settings, Path.GetFullPath(checkpointFolder), Path.GetFullPath(outputFolder), resume: true, exportOnly: true);
         trainer.Fit(SingleRow(ReadCorpus(settings)));
         return Path.GetFullPath(outputFolder);
+    }
+
+    /// <summary>Reads a run's <see cref="ManifestFile"/>; a damaged file is reported with its path.</summary>
+    /// <exception cref="InvalidDataException">The file is not a manifest written by <see cref="Run"/>.</exception>
+    public static LanguageModelManifest ReadManifest(string manifestPath)
+    {
+        LanguageModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<LanguageModelManifest>(File.ReadAllBytes(manifestPath));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{manifestPath}' is damaged: it is not the run description 'aigc train gpt|lstm' writes ({e.Message.Split('\n')[0]})", e);
+        }
+        if (manifest is null) throw new InvalidDataException($"'{manifestPath}' is empty.");
+        if (manifest.Settings is null) throw new InvalidDataException($"'{manifestPath}' has no settings; it was written by an older aigc.");
+        return manifest;
+    }
+
+    /// <summary>
+    /// Fails, before anything is written, when <c>--resume</c> cannot continue the run in <paramref name="checkpoint"/>:
+    /// no checkpoint to resume, settings or training text that differ from the run's, or no step left to train.
+    /// </summary>
+    private static void CheckResume(LanguageModelJobSettings settings, string checkpoint, LanguageModelManifest now)
+    {
+        string file = Path.Combine(checkpoint, CheckpointFile);
+        if (!File.Exists(file))
+            throw new CliException($"--resume: there is no checkpoint to continue from ('{file}' does not exist); leave out --resume to start a new run.");
+        string manifestPath = Path.Combine(checkpoint, ManifestFile);
+        if (File.Exists(manifestPath))
+        {
+            var then = ReadManifest(manifestPath);
+            var was = then.Settings!;
+            var differing = new (string Flag, object? Then, object? Now)[]
+            {
+                ("train", was.Kind.ToString().ToLowerInvariant(), settings.Kind.ToString().ToLowerInvariant()),
+                ("--data", then.CorpusPath, now.CorpusPath), ("--max-chars", was.MaxChars, settings.MaxChars),
+                ("--batch-size", was.BatchSize, settings.BatchSize), ("--block-size", was.BlockSize, settings.BlockSize),
+                ("--layers", was.Layers, settings.Layers), ("--heads", was.Heads, settings.Heads), ("--embedding-size", was.EmbeddingSize, settings.EmbeddingSize),
+                ("--hidden-size", was.HiddenSize, settings.HiddenSize), ("--learning-rate", was.LearningRate, settings.LearningRate), ("--seed", was.Seed, settings.Seed),
+            }.Where(d => !Equals(d.Then, d.Now)).ToArray();
+            if (differing.Length > 0)
+            {
+                string list = string.Join(", ", differing.Select(d => d.Flag == "train" ? $"'train {d.Then}' (not 'train {d.Now}')" : $"{d.Flag} {Shown(d.Then)} (not {Shown(d.Now)})"));
+                throw new CliException($"--resume: the checkpoint in '{checkpoint}' was trained with {list}; resume with the same settings, or train into a new --out.", ExitCodes.Usage);
+            }
+            if (then.CorpusSha256 is { } hash && hash != now.CorpusSha256)
+                throw new CliException($"--resume: the training text '{now.CorpusPath}' changed since the checkpoint in '{checkpoint}' was written (its SHA-256 differs); resuming would continue on different data.", ExitCodes.Usage);
+            now.CorpusSha256 = then.CorpusSha256;
+        }
+        var info = TrainingCheckpointInfo.Read(file);
+        if (settings.Iterations <= info.Steps)
+            throw new CliException($"--iterations {settings.Iterations} is not above the checkpoint's step {info.Steps} ('{file}'): nothing is left to train. Pass --iterations {info.Steps + 1} or more, or export the checkpoint as it is with 'aigc export onnx'.", ExitCodes.Usage);
+    }
+
+    private static string Shown(object? value) => value switch
+    {
+        string s => $"'{s}'",
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>
+    /// Fails up front when the model's weights, gradients and Adam moments (16 bytes per parameter) alone exceed this
+    /// machine's memory; activations come on top, and a single tensor too large for libtorch is reported when it fails.
+    /// </summary>
+    private static void CheckMemory(LanguageModelJobSettings s, string text)
+    {
+        long vocab = text.Distinct().LongCount() + 1;
+        double e = s.EmbeddingSize, l = s.Layers, h = s.HiddenSize;
+        double parameters = s.Kind == LanguageModelKind.Gpt
+            ? vocab * e + s.BlockSize * e + l * (12 * e * e + 13 * e) + 2 * e
+            : vocab * e + 4 * h * (e + h) + (l - 1) * 4 * h * (2 * h) + 8 * h * l + h * vocab + vocab;
+        double needed = parameters * 16;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && needed > available)
+        {
+            string sizes = s.Kind == LanguageModelKind.Gpt
+                ? $"--layers {s.Layers}, --embedding-size {s.EmbeddingSize}"
+                : $"--layers {s.Layers}, --embedding-size {s.EmbeddingSize}, --hidden-size {s.HiddenSize}";
+            throw new CliException(
+                $"{sizes} make a model of {parameters:N0} parameters; training it needs {FailureMessage.Size((long)Math.Min(needed, long.MaxValue))} for weights, gradients and Adam state alone, " +
+                $"more than this machine's {FailureMessage.Size(available)} of memory. Use smaller sizes.", ExitCodes.Usage);
+        }
+    }
+
+    private static string Sha256(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static string ReadCorpus(LanguageModelJobSettings settings)
@@ -251,6 +382,8 @@ public sealed class LanguageModelManifest
 {
     /// <summary>Full path of the training text (its characters are the vocabulary).</summary>
     public string CorpusPath { get; set; } = "";
+    /// <summary>SHA-256 of the text the run trained on (after <see cref="LanguageModelJobSettings.MaxChars"/>), checked on resume; null in manifests of older runs.</summary>
+    public string? CorpusSha256 { get; set; }
     /// <summary>The run's settings.</summary>
     public LanguageModelJobSettings? Settings { get; set; }
 }

@@ -119,6 +119,7 @@ public sealed class CausalLM : IDisposable
         }
 
         var config = folder is null ? new CausalLMConfig() : CausalLMConfig.Load(folder);
+        CheckPositions(config, modelFile);
         var (sessionOptions, provider) = CreateSessionOptions(options);
         InferenceSession session;
         try
@@ -263,12 +264,26 @@ public sealed class CausalLM : IDisposable
         return (so, provider);
     }
 
+    /// <summary>
+    /// Fails when the configuration promises more positions than the graph's position table has: generation would
+    /// otherwise stop inside ONNX Runtime with a Gather index error once the sequence passes the table.
+    /// </summary>
+    private static void CheckPositions(CausalLMConfig config, string modelFile)
+    {
+        if (config.MaxPositions is not int declared) return;
+        if (PositionEmbeddingProbe.ReadRowCount(modelFile) is int rows && declared > rows)
+            throw new InvalidDataException(
+                $"{config.MaxPositionsSource ?? "The configuration"} is {declared}, but the graph in '{modelFile}' has a position table of {rows} rows, " +
+                $"so it accepts {rows} positions; set it to {rows} (or use the configuration exported with the model).");
+    }
+
     private static CausalLMConfig Complete(CausalLMConfig config, DecoderSignature signature) => new()
     {
         EosTokenIds = config.EosTokenIds,
         BosTokenId = config.BosTokenId,
         PadTokenId = config.PadTokenId,
         MaxPositions = config.MaxPositions,
+        MaxPositionsSource = config.MaxPositionsSource,
         VocabSize = config.VocabSize > 0 ? config.VocabSize : signature.VocabSize,
         NumLayers = config.NumLayers > 0 ? config.NumLayers : signature.LayerCount,
         NumHeads = config.NumHeads > 0 ? config.NumHeads : signature.HeadCount,

@@ -17,6 +17,9 @@ public sealed class CausalLMConfig
     /// <summary>Longest sequence the model accepts (n_positions / max_position_embeddings / context_length), or null when unknown.</summary>
     public int? MaxPositions { get; init; }
 
+    /// <summary>The file and key <see cref="MaxPositions"/> was read from (e.g. <c>'…/config.json' n_positions</c>), for messages.</summary>
+    internal string? MaxPositionsSource { get; init; }
+
     /// <summary>Vocabulary size, or 0 when unknown until the first run.</summary>
     public int VocabSize { get; init; }
 
@@ -92,6 +95,7 @@ public sealed class CausalLMConfig
     {
         private IReadOnlyList<int>? _eos;
         private int? _bos, _pad, _maxPositions, _maxLength;
+        private string? _maxPositionsSource;
         private Generation.ContextOverflow? _overflow;
         private int _vocab, _layers, _heads, _hidden;
 
@@ -102,7 +106,7 @@ public sealed class CausalLMConfig
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"'{path}' must hold a JSON object.");
             ReadTokens(root, path);
-            _maxPositions = Int(root, path, "n_positions") ?? Int(root, path, "max_position_embeddings") ?? _maxPositions;
+            ReadMaxPositions(root, path, "n_positions", "max_position_embeddings");
             _vocab = Int(root, path, "vocab_size") ?? _vocab;
             _layers = Int(root, path, "n_layer") ?? Int(root, path, "num_hidden_layers") ?? _layers;
             _heads = Int(root, path, "n_head") ?? Int(root, path, "num_attention_heads") ?? _heads;
@@ -121,13 +125,23 @@ public sealed class CausalLMConfig
             using var doc = Parse(path);
             if (!doc.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object) return;
             ReadTokens(model, path);
-            _maxPositions = Int(model, path, "context_length") ?? _maxPositions;
+            ReadMaxPositions(model, path, "context_length");
             _vocab = Int(model, path, "vocab_size") ?? _vocab;
             if (model.TryGetProperty("decoder", out var decoder) && decoder.ValueKind == JsonValueKind.Object)
             {
                 _layers = Int(decoder, path, "num_hidden_layers") ?? _layers;
                 _heads = Int(decoder, path, "num_attention_heads") ?? _heads;
                 _hidden = Int(decoder, path, "hidden_size") ?? _hidden;
+            }
+        }
+
+        private void ReadMaxPositions(JsonElement root, string path, params string[] names)
+        {
+            foreach (string name in names)
+            {
+                if (Int(root, path, name) is not int value) continue;
+                (_maxPositions, _maxPositionsSource) = (value, $"'{path}' {name}");
+                return;
             }
         }
 
@@ -157,6 +171,7 @@ public sealed class CausalLMConfig
             BosTokenId = _bos,
             PadTokenId = _pad,
             MaxPositions = _maxPositions,
+            MaxPositionsSource = _maxPositionsSource,
             VocabSize = _vocab,
             NumLayers = _layers,
             NumHeads = _heads,

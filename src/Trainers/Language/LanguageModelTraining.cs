@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aigc.MLNet.Onnx.Proto;
 using Aigc.MLNet.Trainers.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -164,6 +165,8 @@ public static class LanguageModelTraining
         var state = new CheckpointState(architecture, model, optimizer);
         string? checkpoint = settings.CheckpointFolder is null ? null : TrainingCheckpoint.PathIn(settings.CheckpointFolder);
         string? lastGood = null;
+        // Temporary files of writers killed mid-checkpoint (see AtomicFile) are removed by the next run.
+        if (checkpoint is not null) AtomicFile.DeleteStaleTemporaryFiles(checkpoint);
         int iteration = 0;
         if (settings.Resume && checkpoint is not null && File.Exists(checkpoint))
         {

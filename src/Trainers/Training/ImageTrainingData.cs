@@ -13,7 +13,7 @@ internal sealed class ImageTrainingData
 
     /// <summary>Reads a Vector&lt;Single, <paramref name="features"/>&gt; pixel column (and optionally a label column).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type.</exception>
-    /// <exception cref="InvalidDataException">The data is empty or holds NaN/∞ pixels or out-of-range labels.</exception>
+    /// <exception cref="InvalidDataException">The data is empty or holds pixels outside [0, 1] (NaN, ∞, 0..255 bytes) or out-of-range labels.</exception>
     public static ImageTrainingData Read(IDataView data, string pixelColumn, int features, string? labelColumn, int classCount)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -54,8 +54,10 @@ internal sealed class ImageTrainingData
                 int start = pixelList.Count;
                 foreach (float v in buffer.DenseValues())
                 {
-                    if (!float.IsFinite(v))
-                        throw new InvalidDataException($"Pixel column '{pixelColumn}': row {row}, pixel {pixelList.Count - start} is {v}; pixels must be finite values in [0, 1].");
+                    if (!float.IsFinite(v) || v < 0 || v > 1)
+                        throw new InvalidDataException(
+                            $"Pixel column '{pixelColumn}': row {row}, pixel {pixelList.Count - start} is {v}; pixels must be finite values in [0, 1]" +
+                            (v > 1 && float.IsFinite(v) ? " (divide 0..255 bytes by 255 first)." : "."));
                     pixelList.Add(v);
                 }
                 if (labelList is not null)

@@ -48,23 +48,57 @@ internal static class TrainingCheckpoint
         using var reader = new BinaryReader(stream, Encoding.UTF8);
         try
         {
-            if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() != Version)
-                throw new InvalidDataException($"'{path}' is not a checkpoint of this version.");
-            string kind = reader.ReadString();
-            if (kind != task.Kind)
-                throw new InvalidDataException($"Checkpoint '{path}' belongs to a '{kind}' model, not '{task.Kind}' (same architecture and sizes are needed to resume).");
-            int savedSeed = reader.ReadInt32();
-            int savedBatch = reader.ReadInt32();
-            if (savedSeed != seed)
-                throw new ArgumentException($"Checkpoint '{path}' was written with Seed {savedSeed}; resuming with Seed {seed} would not continue the same run.", "Seed");
-            if (savedBatch != batchSize)
-                throw new ArgumentException($"Checkpoint '{path}' was written with BatchSize {savedBatch}; resuming with BatchSize {batchSize} would not continue the same run.", "BatchSize");
-            long steps = reader.ReadInt64();
+            var header = ReadHeader(reader, path);
+            if (header.Kind != task.Kind)
+                throw new InvalidDataException($"Checkpoint '{path}' belongs to a '{header.Kind}' model, not '{task.Kind}' (same architecture and sizes are needed to resume).");
+            if (header.Seed != seed)
+                throw new ArgumentException($"Checkpoint '{path}' was written with Seed {header.Seed}; resuming with Seed {seed} would not continue the same run.", "Seed");
+            if (header.BatchSize != batchSize)
+                throw new ArgumentException($"Checkpoint '{path}' was written with BatchSize {header.BatchSize}; resuming with BatchSize {batchSize} would not continue the same run.", "BatchSize");
             if (reader.ReadInt32() != task.Modules.Count) throw new InvalidDataException($"Checkpoint '{path}' has a different number of modules.");
             foreach (var module in task.Modules) module.load(reader, strict: true);
             if (reader.ReadInt32() != task.Optimizers.Count) throw new InvalidDataException($"Checkpoint '{path}' has a different number of optimizers.");
             foreach (var optimizer in task.Optimizers) optimizer.load_state_dict(reader);
-            return steps;
+            return header.Steps;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' is truncated.", e);
+        }
+    }
+
+    /// <summary>Reads the fields before the modules (magic, version, kind, seed, batch size, steps).</summary>
+    internal static TrainingCheckpointInfo ReadHeader(BinaryReader reader, string path)
+    {
+        if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() != Version)
+            throw new InvalidDataException($"'{path}' is not a checkpoint of this version.");
+        string kind = reader.ReadString();
+        int seed = reader.ReadInt32();
+        int batchSize = reader.ReadInt32();
+        long steps = reader.ReadInt64();
+        return new TrainingCheckpointInfo(kind, seed, batchSize, steps);
+    }
+}
+
+/// <summary>What a training checkpoint (<c>checkpoint.bin</c> in a trainer's <c>CheckpointFolder</c>) says about its run.</summary>
+/// <param name="Kind">The model it belongs to (architecture and sizes).</param>
+/// <param name="Seed">The run's seed.</param>
+/// <param name="BatchSize">The run's batch size.</param>
+/// <param name="Steps">Steps completed when it was written; a resumed run continues from here.</param>
+public sealed record TrainingCheckpointInfo(string Kind, int Seed, int BatchSize, long Steps)
+{
+    /// <summary>Reads the header of the checkpoint file at <paramref name="path"/> (the weights are not loaded).</summary>
+    /// <param name="path">A <c>checkpoint.bin</c> file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint of this version, or is truncated.</exception>
+    public static TrainingCheckpointInfo Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        try
+        {
+            return TrainingCheckpoint.ReadHeader(reader, path);
         }
         catch (EndOfStreamException e)
         {

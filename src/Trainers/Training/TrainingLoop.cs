@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aigc.MLNet.Onnx.Proto;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
@@ -44,6 +45,8 @@ internal static class TrainingLoop
         if (options.MaxSteps is long max) total = Math.Min(total, max);
         string? checkpoint = options.CheckpointFolder is null ? null : TrainingCheckpoint.PathIn(options.CheckpointFolder);
         string? lastGood = null;
+        // Temporary files of writers killed mid-checkpoint (see AtomicFile) are removed by the next run.
+        if (checkpoint is not null) AtomicFile.DeleteStaleTemporaryFiles(checkpoint);
 
         long step = 0;
         if (options.Resume && checkpoint is not null && File.Exists(checkpoint))

@@ -83,9 +83,9 @@ internal sealed class ImageModelRuntime : IDisposable
         Folder = config.Source.Resolve();
         try
         {
-            _generator = Open(config.GeneratorFile);
-            _encoder = Open(config.EncoderFile);
-            _decoder = Open(config.DecoderFile);
+            _generator = Open(config.GeneratorFile, "GAN generator");
+            _encoder = Open(config.EncoderFile, "VAE encoder");
+            _decoder = Open(config.DecoderFile, "VAE decoder");
             if (config.DenoiserFile is not null)
             {
                 _denoiser = new OnnxDenoiser(
@@ -127,14 +127,24 @@ internal sealed class ImageModelRuntime : IDisposable
     public static T Use<T>(string encodedConfig, Func<ImageModelRuntime, T> use) =>
         ServingCache.Use(encodedConfig, () => new ImageModelRuntime(ConfiguredMapping.DecodeConfig<ImageServingConfig>(encodedConfig)), use);
 
-    private InferenceSession? Open(string? file)
+    private InferenceSession? Open(string? file, string what)
     {
         if (file is null) return null;
         string path = Path.Combine(Folder, file);
         Aigc.MLNet.Onnx.Runtime.OnnxRuntimeNative.EnsureAvailable();
         using var options = new SessionOptions();
         if (Config.IntraOpThreads > 0) options.IntraOpNumThreads = Config.IntraOpThreads;
-        return new InferenceSession(path, options);
+        var session = ImageModelContract.Open(path, options, what);
+        try
+        {
+            ImageModelContract.Verify(session, path, what, Config.LatentSize, Config.ClassCount, Config.PixelCount);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        return session;
     }
 
     /// <summary>Generator: latent rows [rows, LatentSize] (+ labels) → images [rows, PixelCount].</summary>

@@ -53,6 +53,7 @@ public static class ImageTransformsCatalog
             throw new ArgumentException($"The model in '{options.ModelFolder}' is a conditional {family} with {manifest.ClassCount} classes: set LabelColumnName.", nameof(options));
         if (!conditional && options.LabelColumnName is not null)
             throw new ArgumentException($"The model in '{options.ModelFolder}' is not conditional: LabelColumnName must be null.", nameof(options));
+        if (!manifest.IsDiffusion) ImageModelContract.VerifyFolder(options.ModelFolder, manifest, generator: true, encoder: false, decoder: false);
         var config = ImageServingConfig.From(options.ModelFolder, manifest, "GenerateImages", options.SeedColumnName, options.LabelColumnName,
             generator: !manifest.IsDiffusion, denoiser: manifest.IsDiffusion, searchPaths: options.ModelSearchPaths, embed: options.EmbedModel);
         config.IntraOpThreads = options.IntraOpThreads;
@@ -200,6 +201,7 @@ public static class ImageTransformsCatalog
         var manifest = LoadManifest(folder, "ModelFolder");
         if ((needEncoder && manifest.EncoderFile is null) || (needDecoder && manifest.DecoderFile is null))
             throw new ArgumentException($"The model in '{folder}' ({manifest.Kind}) has no {(needEncoder && manifest.EncoderFile is null ? "encoder" : "decoder")}; this transform needs a VAE folder.", "ModelFolder");
+        ImageModelContract.VerifyFolder(folder, manifest, generator: false, encoder: needEncoder, decoder: needDecoder);
         var config = ImageServingConfig.From(folder, manifest, transform, inputColumn, encoder: needEncoder, decoder: needDecoder,
             searchPaths: options.ModelSearchPaths, embed: options.EmbedModel);
         config.IntraOpThreads = options.IntraOpThreads;

@@ -14,6 +14,8 @@ public sealed class LogitsPipeline
 {
     private readonly ILogitsProcessor[] _processors;
     private readonly ILogitsProcessor[] _warpers;
+    private readonly string[] _banningOptions;
+    private readonly int[] _bannedEosTokenIds;
 
     /// <summary>Builds the pipeline.</summary>
     /// <param name="options">The generation options; validated here.</param>
@@ -35,6 +37,16 @@ public sealed class LogitsPipeline
         if (options.MinNewTokens > 0 && EosTokenIds.Count > 0)
             processors.Add(new MinNewTokensLengthLogitsProcessor(options.MinNewTokens, EosTokenIds));
         _processors = processors.ToArray();
+        // Options that set scores to -∞: with them a step can be left with no token at all, which is reported, not hidden.
+        var banning = new List<string>();
+        if (options.BadWordsIds is { Count: > 0 }) banning.Add(nameof(GenerationOptions.BadWordsIds));
+        if (options.NoRepeatNgramSize > 0) banning.Add(nameof(GenerationOptions.NoRepeatNgramSize));
+        if (options.MinNewTokens > 0 && EosTokenIds.Count > 0) banning.Add(nameof(GenerationOptions.MinNewTokens));
+        _banningOptions = banning.ToArray();
+        // HF exempts end-of-sequence ids from BadWordsIds; a step where only those are left was still banned entirely by the caller.
+        _bannedEosTokenIds = options.BadWordsIds is { } badWords
+            ? EosTokenIds.Where(eos => badWords.Any(w => w is { Length: 1 } && w[0] == eos)).ToArray()
+            : [];
 
         var warpers = new List<ILogitsProcessor>();
         if (options.DoSample)
@@ -66,10 +78,26 @@ public sealed class LogitsPipeline
     /// <param name="sequence">Prompt plus generated ids of one row, without left padding.</param>
     /// <param name="promptLength">Number of prompt ids at the start of <paramref name="sequence"/>.</param>
     /// <param name="scores">The row's scores over the vocabulary.</param>
+    /// <exception cref="ArgumentException">The banning options (<see cref="GenerationOptions.BadWordsIds"/>, alone or with
+    /// <see cref="GenerationOptions.NoRepeatNgramSize"/> or <see cref="GenerationOptions.MinNewTokens"/>) leave no token to generate at this step.</exception>
     public void ApplyProcessors(ReadOnlySpan<int> sequence, int promptLength, Span<float> scores)
     {
         foreach (ILogitsProcessor p in _processors)
             p.Process(sequence, promptLength, scores);
+        if (_banningOptions.Length > 0 && !AnyTokenLeft(scores))
+            throw new ArgumentException(
+                $"{_banningOptions[0]}{(_banningOptions.Length > 1 ? " together with " + string.Join(" and ", _banningOptions[1..]) : "")} bans every token of the vocabulary " +
+                $"(ids 0..{scores.Length - 1}) at generated token {sequence.Length - promptLength + 1}, so nothing can be generated; ban fewer ids.",
+                _banningOptions[0]);
+    }
+
+    // True when some token has a finite score and is not an end-of-sequence id the caller listed in BadWordsIds.
+    private bool AnyTokenLeft(ReadOnlySpan<float> scores)
+    {
+        for (int i = 0; i < scores.Length; i++)
+            if (!float.IsNegativeInfinity(scores[i]) && Array.IndexOf(_bannedEosTokenIds, i) < 0)
+                return true;
+        return false;
     }
 
     /// <summary>Applies the warpers (temperature, top-k, top-p) in place; does nothing when not sampling.</summary>
