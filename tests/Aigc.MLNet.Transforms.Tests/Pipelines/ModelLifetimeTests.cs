@@ -68,6 +68,11 @@ public sealed class ModelLifetimeTests
         var ml = new MLContext(seed: 1);
         string folder = SavedPipelineTests.NewFolder("lifetime");
         GenerateTextTests.CopyFolder(TextModels.CharModel, folder);
+        // Sessions are shared by content: give this copy its own content so no other test's transformer shares its session.
+        string configFile = Path.Combine(folder, "config.json");
+        var configJson = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configFile))!.AsObject();
+        configJson["aigc_test_copy"] = Guid.NewGuid().ToString("N");
+        File.WriteAllText(configFile, configJson.ToJsonString());
         string[] prompts = TextModels.Prompts(3);
         var data = ml.Data.LoadFromEnumerable(prompts.Select(p => new GenerateTextTests.PromptRow { Prompt = p }).ToArray());
 
