@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using Aigc.MLNet.Onnx.Tokenization;
+using Microsoft.ML.Tokenizers;
 using Aigc.MLNet.Transforms.Serving;
 using Microsoft.ML.Transforms;
 
@@ -76,6 +79,10 @@ public sealed class DetokenizeTextMapping : CustomMappingFactory<DetokenizeTextM
     {
         var (config, tokenizer) = TokenizerConfig.ResolveEncoded(input.AigcConfig);
         var ids = input.__AigcTokenIds ?? [];
+        if (KnownIdCount(tokenizer) is int count)
+            for (int i = 0; i < ids.Length; i++)
+                if ((uint)ids[i] >= (uint)count)
+                    throw new ArgumentException($"DetokenizeText: column '{config.Column}' holds id {ids[i]} at position {i}; the tokenizer's ids are 0 to {count - 1}.");
         try
         {
             output.__AigcText = tokenizer.Decode(ids) ?? "";
@@ -84,5 +91,24 @@ public sealed class DetokenizeTextMapping : CustomMappingFactory<DetokenizeTextM
         {
             throw new ArgumentException($"DetokenizeText: column '{config.Column}' holds ids the tokenizer cannot decode: [{string.Join(", ", ids.Take(20))}{(ids.Length > 20 ? ", ..." : "")}] ({e.Message})", e);
         }
+    };
+
+    private static readonly ConditionalWeakTable<Tokenizer, StrongBox<int>> s_idCounts = new();
+
+    /// <summary>
+    /// How many ids the tokenizer can decode (every id below it), or null when its type does not say. BPE tokenizers skip an
+    /// unknown id silently when decoding, so the ids are checked against this count first.
+    /// </summary>
+    internal static int? KnownIdCount(Tokenizer tokenizer) => tokenizer switch
+    {
+        CharTokenizer chars => chars.VocabularySize,
+        BpeTokenizer bpe => s_idCounts.GetValue(bpe, static t =>
+        {
+            var b = (BpeTokenizer)t;
+            int max = b.Vocabulary.Count == 0 ? -1 : b.Vocabulary.Values.Max();
+            if (b.SpecialTokens is { Count: > 0 } special) max = Math.Max(max, special.Values.Max());
+            return new StrongBox<int>(max + 1);
+        }).Value,
+        _ => null,
     };
 }

@@ -66,6 +66,41 @@ public sealed class TokenizeTextTests
     }
 
     [TestMethod]
+    public void DetokenizeTextRejectsIdsOutsideTheVocabularyNamingColumnIdAndPosition()
+    {
+        var ml = new MLContext(seed: 1);
+        foreach (var (bad, position) in new[] { (-1, 1), (999_999, 2), (50_257, 0) })
+        {
+            int[] ids = position switch { 0 => [bad, 995], 1 => [15496, bad], _ => [15496, 995, bad] };
+            var data = ml.Data.LoadFromEnumerable(new[] { new IdsRow { Ids = [15496, 995] }, new IdsRow { Ids = ids } });
+            var model = ml.Transforms.DetokenizeText("Back", "Ids", Gpt2Folder).Fit(data);
+            Assert.AreEqual($"DetokenizeText: column 'Ids' holds id {bad} at position {position}; the tokenizer's ids are 0 to 50256.",
+                RowError(() => model.Transform(data).GetColumn<string>("Back").ToArray()));
+        }
+        // The last id (<|endoftext|>) and the character tokenizer's range are accepted and decoded.
+        var good = ml.Data.LoadFromEnumerable(new[] { new IdsRow { Ids = [15496, 50256] } });
+        Assert.AreEqual("Hello<|endoftext|>", ml.Transforms.DetokenizeText("Back", "Ids", Gpt2Folder).Fit(good).Transform(good).GetColumn<string>("Back").Single());
+        var chars = CharTokenizer.FromCorpus("abc");
+        var charData = ml.Data.LoadFromEnumerable(new[] { new IdsRow { Ids = [2, 0, 3] } });
+        Assert.AreEqual("DetokenizeText: column 'Ids' holds id 3 at position 2; the tokenizer's ids are 0 to 2.",
+            RowError(() => ml.Transforms.DetokenizeText("Back", "Ids", chars, "abc-range").Fit(charData).Transform(charData).GetColumn<string>("Back").ToArray()));
+    }
+
+    /// <summary>The message of a row error; ML.NET's CustomMapping delivers it inside its InvalidOperationException.</summary>
+    private static string RowError(Action read)
+    {
+        var e = Assert.ThrowsExactly<InvalidOperationException>(read);
+        Assert.IsInstanceOfType<ArgumentException>(e.InnerException);
+        return e.InnerException.Message;
+    }
+
+    private sealed class IdsRow
+    {
+        [VectorType]
+        public int[] Ids { get; set; } = [];
+    }
+
+    [TestMethod]
     public void SavedTokenizerPipelineGivesTheSameIdsInAFreshProcess()
     {
         var ml = new MLContext(seed: 1);
