@@ -95,6 +95,29 @@ internal static class FlagChecks
         return option;
     }
 
+    /// <summary>Accepts only the listed values (when given).</summary>
+    public static Option<int> OneOf(this Option<int> option, params int[] allowed)
+    {
+        option.Validators.Add(r =>
+        {
+            if (Value<int>(r) is int value && !allowed.Contains(value)) r.AddError(NotOneOf(option.Name, value, allowed));
+        });
+        return option;
+    }
+
+    /// <summary>Accepts only the listed values (when given).</summary>
+    public static Option<int?> OneOf(this Option<int?> option, params int[] allowed)
+    {
+        option.Validators.Add(r =>
+        {
+            if (Value<int?>(r) is int value && !allowed.Contains(value)) r.AddError(NotOneOf(option.Name, value, allowed));
+        });
+        return option;
+    }
+
+    private static string NotOneOf(string flag, int value, int[] allowed) =>
+        string.Create(CultureInfo.InvariantCulture, $"{flag} must be {string.Join(", ", allowed[..^1])} or {allowed[^1]}, got {value}.");
+
     /// <summary>The usage-error message for an integer outside its range.</summary>
     public static string OutOfRange(string flag, long value, long min, long max) =>
         string.Create(CultureInfo.InvariantCulture, $"{flag} must be between {min} and {max}, got {value}.");

@@ -15,17 +15,17 @@ internal sealed class QuantizationFlags
                 : "Export with weight-only quantization: 4 or 8 bits per weight (ONNX Runtime MatMulNBits); default fp32.",
             Required = required,
         };
-        Bits.AcceptOnlyFromAmong("4", "8");
+        Bits.OneOf(4, 8);
     }
 
     /// <summary>--bits (quantize) or --quantize (convert, train).</summary>
     public Option<int?> Bits { get; }
 
     /// <summary>--block-size.</summary>
-    public Option<int> BlockSize { get; } = new("--block-size") { Description = "Weights per quantization block along K: 16, 32, 64, 128 or 256 (must divide the model width).", DefaultValueFactory = _ => 32 };
+    public Option<int> BlockSize { get; } = new Option<int>("--block-size") { Description = "Weights per quantization block along K: 16, 32, 64, 128 or 256 (must divide the model width).", DefaultValueFactory = _ => 32 }.OneOf(16, 32, 64, 128, 256);
 
     /// <summary>--accuracy-level.</summary>
-    public Option<int> AccuracyLevel { get; } = new("--accuracy-level") { Description = "MatMulNBits accuracy_level: 4 (int8 compute, fast on AVX2/AVX-512/NEON) down to 0 (unset: dequantize to fp32, slow).", DefaultValueFactory = _ => 4 };
+    public Option<int> AccuracyLevel { get; } = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level: 4 (int8 compute, fast on AVX2/AVX-512/NEON) down to 0 (unset: dequantize to fp32, slow).", DefaultValueFactory = _ => 4 }.InRange(0, 4);
 
     /// <summary>--asymmetric.</summary>
     public Option<bool> Asymmetric { get; } = new("--asymmetric") { Description = "A zero point per block (min/max range) instead of symmetric blocks." };
@@ -77,7 +77,7 @@ internal static class QuantizeCommand
         {
             var options = flags.Read(parse)!;
             string source = parse.GetValue(model)!, target = parse.GetValue(output)!;
-            if (!Directory.Exists(source)) throw new CliException($"--model: '{source}' is not a folder.", ExitCodes.Usage);
+            if (!Directory.Exists(source)) throw new CliException($"--model: '{source}' is not a folder.", ExitCodes.Failure);
             if (Directory.Exists(target) || File.Exists(target)) throw new CliException($"--out: '{target}' already exists; quantize writes a new folder.", ExitCodes.Usage);
             string written;
             try
@@ -86,7 +86,8 @@ internal static class QuantizeCommand
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException)
             {
-                throw new CliException($"--model: {e.Message.Split(" (Parameter", 2)[0]}");
+                string flag = e is ArgumentException { ParamName: "Quantization" } ? "--block-size" : "--model";
+                throw new CliException($"{flag}: {e.Message.Split(" (Parameter", 2)[0]}");
             }
             long before = Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             long after = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);

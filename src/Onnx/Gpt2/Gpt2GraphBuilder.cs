@@ -103,7 +103,11 @@ public sealed class Gpt2GraphBuilder
         var quantize = Quantization?.Clone();
         quantize?.Validate();
         if (quantize is not null && _c.EmbeddingSize % quantize.BlockSize != 0)
-            throw new ArgumentException($"Quantization BlockSize {quantize.BlockSize} does not divide the model width {_c.EmbeddingSize} (n_embd); choose a block size that does, e.g. {Enumerable.Range(4, 5).Select(i => 1 << i).Where(b => _c.EmbeddingSize % b == 0).DefaultIfEmpty(16).Max()}.", nameof(Quantization));
+        {
+            int[] fitting = Enumerable.Range(4, 5).Select(i => 1 << i).Where(b => _c.EmbeddingSize % b == 0).ToArray();
+            throw new ArgumentException($"Quantization BlockSize {quantize.BlockSize} does not divide the model width {_c.EmbeddingSize} (n_embd); "
+                + (fitting.Length > 0 ? $"choose one that does: {string.Join(", ", fitting)}." : "no block size from 16 to 256 does, so this model cannot be block-quantized."), nameof(Quantization));
+        }
         foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(_c))
         {
             // With a quantized head the token lookup reads the quantized matrix: no fp32 copy of the embedding.
