@@ -7,9 +7,20 @@
 //       A GPT-2-small-shaped model (12 layers, 768 wide, vocab 50257; random weights, which do not change the speed) in
 //       fp32, q8 and q4: file size, resident memory after load, time to first token of a 16-token prompt and greedy decode
 //       tokens/s at batch 1 and 4. Every variant runs in a fresh child process, interleaved, best of --repeats.
+//   peers [--new-tokens 64] [--repeats 3] [--threads 0] [--genai PATH]
+//       Issue 15: the same random GPT-2-small weights in fp32, q8-b32 and q4-b32 (accuracy level 4) across runtimes, side
+//       by side: this library's engine on the Optimum layout (engine-optimum) and on the ONNX Runtime GPT-2 layout
+//       (engine-ortgpt2), a hand-written ONNX Runtime greedy loop on the Optimum file (raw-loop, bench/Aigc.MLNet.Bench.Peers'
+//       RawOrtLoop) and ONNX Runtime GenAI on the ORT GPT-2 folder (genai: bench/OrtGenAi, its own process and project;
+//       built first with `dotnet build bench/OrtGenAi -c Release` unless --genai names its .dll). Every cell runs in a
+//       fresh child process, interleaved, best of --repeats; a cell that fails shows the first line of its stderr. The
+//       batch-1 greedy ids of every cell are checked against engine-optimum's of the same weights.
+//   speed-one FOLDER | raw-one MODEL.onnx  [--new-tokens 64] [--threads 0]
+//       The children: one line "0 <rss MB after load> <ttft ms> <tok/s batch 1> <tok/s batch 4>" on stdout.
 // Usage: dotnet run -c Release --project bench/Quantization -- <command> [options]
 using System.Diagnostics;
 using System.Globalization;
+using Aigc.MLNet.Bench.Peers;
 using Aigc.MLNet.Onnx.Generation;
 using Aigc.MLNet.Onnx.Gpt2;
 using Aigc.MLNet.Onnx.Quantization;
@@ -37,7 +48,9 @@ switch (command)
     case "quality": Quality(Opt("--model") ?? throw new ArgumentException("quality needs --model DIR"), Int("--chars", 20_000)); break;
     case "speed": Speed(Int("--new-tokens", 64), Int("--repeats", 3), Int("--threads", 0)); break;
     case "speed-one": SpeedOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
-    default: Console.Error.WriteLine("commands: quality --model DIR | speed"); return 2;
+    case "peers": Peers(Int("--new-tokens", 64), Int("--repeats", 3), Int("--threads", 0), Opt("--genai")); break;
+    case "raw-one": RawOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
+    default: Console.Error.WriteLine("commands: quality --model DIR | speed | peers"); return 2;
 }
 return 0;
 
@@ -84,20 +97,54 @@ void Quality(string model, int chars)
     }
 }
 
+// The random GPT-2-small-shaped fp32 folder in `layout` (seed 1, so every layout holds the same weights) and its
+// quantized variants, each written into the cache and rewritten when the exporter or quantizer changed since (a
+// "<folder>.build" file beside each folder holds the Aigc.MLNet.Onnx build it came from); returns every variant's folder.
+Dictionary<string, string> EnsureModels(string prefix, Gpt2OnnxLayout layout, IEnumerable<(string Name, BlockQuantizationOptions? Options)> which)
+{
+    string build = typeof(Gpt2Exporter).Assembly.ManifestModule.ModuleVersionId.ToString();   // deterministic: changes with the library's code
+    bool Current(string folder) => Directory.Exists(folder) && File.Exists(folder + ".build") && File.ReadAllText(folder + ".build").Trim() == build;
+    void Clear(string folder)
+    {
+        if (Directory.Exists(folder)) Directory.Delete(folder, true);
+        File.Delete(folder + ".build");
+    }
+    string fp32 = Path.Combine(cacheRoot, prefix + "fp32");
+    bool fp32Rewritten = false;
+    if (!Current(fp32))
+    {
+        Console.Error.WriteLine($"writing a random GPT-2-small-shaped model ({layout} layout) to {fp32}...");
+        Clear(fp32);
+        var chars = Gpt2TokenizerFiles.Bpe(DatasetPaths.Gpt2VocabFile, DatasetPaths.Gpt2MergesFile);
+        // ONNX Runtime's GPT-2 export (and GenAI's GPT-2 models) take int32 ids.
+        var options = new Gpt2ExportOptions { Layout = layout, UseInt32Inputs = layout == Gpt2OnnxLayout.OnnxRuntimeGpt2 };
+        // Written beside the cache folder and renamed, so an interrupted export never leaves a half folder behind.
+        string staging = fp32 + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(staging)) Directory.Delete(staging, true);
+        Gpt2Exporter.Export(Gpt2Weights.Random(Gpt2Config.Small, seed: 1), chars, staging, options);
+        Directory.Move(staging, fp32);
+        File.WriteAllText(fp32 + ".build", build);
+        fp32Rewritten = true;
+    }
+    var folders = new Dictionary<string, string>();
+    foreach (var (name, options) in which)
+    {
+        string folder = Path.Combine(cacheRoot, prefix + name);
+        if (options is not null && (fp32Rewritten || !Current(folder)))
+        {
+            Console.Error.WriteLine($"quantizing {fp32} to {folder}...");
+            Clear(folder);
+            Gpt2Quantizer.QuantizeFolder(fp32, folder, options);
+            File.WriteAllText(folder + ".build", build);
+        }
+        folders[name] = folder;
+    }
+    return folders;
+}
+
 void Speed(int newTokens, int repeats, int threads)
 {
-    string fp32 = Path.Combine(cacheRoot, "gpt2-small-fp32");
-    if (!File.Exists(Path.Combine(fp32, "onnx", "model.onnx")))
-    {
-        Console.WriteLine($"writing a random GPT-2-small-shaped model to {fp32} (once)...");
-        var chars = Gpt2TokenizerFiles.Bpe(DatasetPaths.Gpt2VocabFile, DatasetPaths.Gpt2MergesFile);
-        Gpt2Exporter.Export(Gpt2Weights.Random(Gpt2Config.Small, seed: 1), chars, fp32);
-    }
-    foreach (var (name, options) in variants.Skip(1))
-    {
-        string folder = Path.Combine(cacheRoot, "gpt2-small-" + name);
-        if (!Directory.Exists(folder)) Gpt2Quantizer.QuantizeFolder(fp32, folder, options!);
-    }
+    EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, variants);
     Console.WriteLine($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}; {newTokens} new tokens, best of {repeats}, each run a fresh process");
     var best = new Dictionary<string, double[]>();
     string self = Environment.ProcessPath!;
@@ -125,7 +172,8 @@ void Speed(int newTokens, int repeats, int threads)
     }
 }
 
-// Child: prints "<unused> <rss MB after load> <ttft ms> <tok/s batch 1> <tok/s batch 4>".
+// Child: prints "<unused> <rss MB after load> <ttft ms> <tok/s batch 1> <tok/s batch 4>"; with --check also the batch-1
+// prompt's new ids to stderr ("greedy-ids: ...").
 void SpeedOne(string folder, int newTokens, int threads)
 {
     using var lm = CausalLM.Load(folder, new CausalLMOptions { IntraOpNumThreads = threads });
@@ -138,6 +186,7 @@ void SpeedOne(string folder, int newTokens, int threads)
     var ttft = Stopwatch.StartNew();
     gen.GenerateTokens(Prompt(), new GenerationOptions { MaxNewTokens = 1, EosTokenIds = [] });
     double ttftMs = ttft.Elapsed.TotalMilliseconds;
+    int[]? greedy = null;
     double Rate(int batch)
     {
         var prompts = Enumerable.Range(0, batch).Select(_ => (IReadOnlyList<int>)Prompt()).ToArray();
@@ -145,10 +194,170 @@ void SpeedOne(string folder, int newTokens, int threads)
         gen.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = 1, EosTokenIds = [] });
         double prefill = one.Elapsed.TotalSeconds;
         var clock = Stopwatch.StartNew();
-        gen.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = newTokens, EosTokenIds = [] });
-        return batch * (newTokens - 1) / (clock.Elapsed.TotalSeconds - prefill);   // decode steps only
+        var result = gen.GenerateTokens(prompts, new GenerationOptions { MaxNewTokens = newTokens, EosTokenIds = [] });
+        double rate = batch * (newTokens - 1) / (clock.Elapsed.TotalSeconds - prefill);   // decode steps only
+        if (batch == 1 && args.Contains("--check")) greedy = [.. result[0].TokenIds];
+        return rate;
     }
     Console.WriteLine(F($"0 {rss:F1} {ttftMs:F2} {Rate(1):F2} {Rate(4):F2}"));
+    if (greedy is not null) Console.Error.WriteLine("greedy-ids: " + string.Join(' ', greedy));
+}
+
+// Child: speed-one's measurement on a hand-written ONNX Runtime greedy loop over an Optimum-layout .onnx file. Its batch
+// is `batch` copies of the first of the batch's prompts (the same work per step); the prompts are still drawn in speed-one's order.
+void RawOne(string modelFile, int newTokens, int threads)
+{
+    using var loop = new RawOrtLoop(modelFile, threads, Gpt2Config.Small.VocabSize);
+    using (var p = Process.GetCurrentProcess()) { p.Refresh(); }
+    double rss = Process.GetCurrentProcess().WorkingSet64 / 1e6;
+    var rng = new Random(5);
+    int[] Prompt() => Enumerable.Range(0, 16).Select(_ => rng.Next(50000)).ToArray();
+    loop.Generate(Prompt(), 1, 4); // warm-up
+    var ttft = Stopwatch.StartNew();
+    loop.Generate(Prompt(), 1, 1);
+    double ttftMs = ttft.Elapsed.TotalMilliseconds;
+    int[]? greedy = null;
+    double Rate(int batch)
+    {
+        var prompts = Enumerable.Range(0, batch).Select(_ => Prompt()).ToArray();
+        var one = Stopwatch.StartNew();
+        loop.Generate(prompts[0], batch, 1);
+        double prefill = one.Elapsed.TotalSeconds;
+        var clock = Stopwatch.StartNew();
+        var ids = loop.Generate(prompts[0], batch, newTokens);
+        double rate = batch * (newTokens - 1) / (clock.Elapsed.TotalSeconds - prefill);   // decode steps only
+        if (batch == 1) greedy = ids;
+        return rate;
+    }
+    Console.WriteLine(F($"0 {rss:F1} {ttftMs:F2} {Rate(1):F2} {Rate(4):F2}"));
+    if (args.Contains("--check")) Console.Error.WriteLine("greedy-ids: " + string.Join(' ', greedy!));
+}
+
+void Peers(int newTokens, int repeats, int threads, string? genaiDll)
+{
+    var precisions = variants.Take(3).ToArray();   // fp32, q8-b32, q4-b32 (accuracy level 4)
+    var optimum = EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, precisions);
+    var ortGpt2 = EnsureModels("gpt2-small-ortgpt2-", Gpt2OnnxLayout.OnnxRuntimeGpt2, precisions);
+    genaiDll ??= BuildGenAi();
+    string self = Environment.ProcessPath!;
+    bool selfIsDotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
+    string n = newTokens.ToString(CultureInfo.InvariantCulture), t = threads.ToString(CultureInfo.InvariantCulture);
+    string[] runtimes = ["engine-optimum", "engine-ortgpt2", "raw-loop", "genai"];
+    ProcessStartInfo Start(string runtime, string precision)
+    {
+        var start = new ProcessStartInfo(runtime == "genai" && !selfIsDotnet ? "dotnet" : self)
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (runtime == "genai") start.ArgumentList.Add(genaiDll ?? "(bench/OrtGenAi was not built)");
+        else if (selfIsDotnet) start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        string[] command = runtime switch
+        {
+            "engine-optimum" => ["speed-one", optimum[precision], "--check"],
+            "engine-ortgpt2" => ["speed-one", ortGpt2[precision], "--check"],
+            "raw-loop" => ["raw-one", Path.Combine(optimum[precision], "onnx", "model.onnx"), "--check"],
+            _ => [ortGpt2[precision]],
+        };
+        foreach (string a in command.Concat(["--new-tokens", n, "--threads", t])) start.ArgumentList.Add(a);
+        return start;
+    }
+
+    Console.WriteLine($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}; {newTokens} new tokens, "
+        + $"best of {repeats}, each cell a fresh process, intra-op threads {(threads > 0 ? t : "ONNX Runtime's default")}; "
+        + $"library ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}");
+    var best = new Dictionary<(string, string), double[]>();
+    var failures = new Dictionary<(string, string), (int Count, string First)>();
+    var greedy = new Dictionary<(string, string), int[]>();
+    string? genaiInfo = null;
+    for (int r = 0; r < repeats; r++)
+        foreach (var (precision, _) in precisions)
+            foreach (string runtime in runtimes)
+            {
+                var key = (precision, runtime);
+                double[]? v = null;
+                string stderr = "";
+                try
+                {
+                    using var child = Process.Start(Start(runtime, precision))!;
+                    var errors = child.StandardError.ReadToEndAsync();
+                    string line = child.StandardOutput.ReadToEnd().Trim();
+                    child.WaitForExit();
+                    stderr = errors.Result;
+                    var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (child.ExitCode == 0 && fields.Length == 5)
+                        v = fields.Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                    else if (stderr.Trim().Length == 0)
+                        stderr = $"exit code {child.ExitCode}, stdout '{line}'";
+                }
+                catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or FormatException)
+                {
+                    stderr = $"{e.GetType().Name}: {e.Message}";
+                }
+                var lines = stderr.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                if (runtime == "genai") genaiInfo ??= lines.FirstOrDefault(l => l.StartsWith("info:", StringComparison.Ordinal));
+                if (v is null)
+                {
+                    string first = lines.FirstOrDefault(l => !l.StartsWith("info:", StringComparison.Ordinal) && !l.StartsWith("greedy-ids:", StringComparison.Ordinal)) ?? "(no stderr)";
+                    failures[key] = failures.TryGetValue(key, out var f) ? (f.Count + 1, f.First) : (1, first);
+                    Console.Error.WriteLine($"{precision} {runtime} failed: {first}");
+                    continue;
+                }
+                if (!greedy.ContainsKey(key) && lines.FirstOrDefault(l => l.StartsWith("greedy-ids:", StringComparison.Ordinal)) is { } ids)
+                    greedy[key] = ids["greedy-ids:".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                best[key] = best.TryGetValue(key, out var b)
+                    ? [b[0], Math.Min(b[1], v[1]), Math.Min(b[2], v[2]), Math.Max(b[3], v[3]), Math.Max(b[4], v[4])]
+                    : v;
+            }
+
+    double fpB1 = best.TryGetValue(("fp32", "engine-optimum"), out var fp) ? fp[3] : double.NaN, fpB4 = fp?[4] ?? double.NaN;
+    string Ratio(double value, double reference) => double.IsNaN(reference) ? "n/a" : F($"{value / reference:F2}x");
+    Console.WriteLine("| weights | runtime | RSS after load | time to first token | decode tok/s batch 1 | vs engine-optimum fp32 | decode tok/s batch 4 | vs engine-optimum fp32 |");
+    Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var (precision, _) in precisions)
+        foreach (string runtime in runtimes)
+        {
+            if (best.TryGetValue((precision, runtime), out var v))
+                Console.WriteLine(F($"| {precision} | {runtime} | {v[1]:F0} MB | {v[2]:F1} ms | {v[3]:F1} | {Ratio(v[3], fpB1)} | {v[4]:F1} | {Ratio(v[4], fpB4)} |"));
+            else
+                Console.WriteLine($"| {precision} | {runtime} | failed: {failures[(precision, runtime)].First.Replace("|", "\\|", StringComparison.Ordinal)} | | | | | |");
+        }
+    foreach (var ((precision, runtime), (count, first)) in failures.Where(f => best.ContainsKey(f.Key)))
+        Console.WriteLine($"{precision} {runtime}: {count} of {repeats} runs failed ({first}); the row is the best of the others.");
+
+    // Greedy equality: row 0 of every cell's batch-1 run against engine-optimum's on the same weights.
+    var checks = new List<string>();
+    foreach (var (precision, _) in precisions)
+    {
+        if (!greedy.TryGetValue((precision, "engine-optimum"), out var reference)) { checks.Add($"{precision}: no engine-optimum ids"); continue; }
+        var parts = new List<string>();
+        foreach (string runtime in runtimes.Skip(1))
+        {
+            if (!greedy.TryGetValue((precision, runtime), out var ids)) { parts.Add($"{runtime} no ids"); continue; }
+            int same = 0;
+            while (same < ids.Length && same < reference.Length && ids[same] == reference[same]) same++;
+            parts.Add(same == reference.Length && ids.Length == reference.Length ? $"{runtime} equal" : $"{runtime} MISMATCH from new token {same}");
+        }
+        checks.Add($"{precision}: {string.Join(", ", parts)}");
+    }
+    Console.WriteLine($"Greedy ids of the batch-1 prompt ({newTokens} new tokens) vs engine-optimum on the same weights: {string.Join("; ", checks)}.");
+    if (genaiInfo is not null) Console.WriteLine("genai " + genaiInfo);
+}
+
+// Builds bench/OrtGenAi (Release) in the repository this program was built from; returns its .dll, or null when it cannot.
+string? BuildGenAi()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Aigc.MLNet.sln"))) dir = dir.Parent;
+    if (dir is null) { Console.Error.WriteLine("genai: repository not found above " + AppContext.BaseDirectory + "; pass --genai PATH/Aigc.MLNet.Bench.OrtGenAi.dll"); return null; }
+    string project = Path.Combine(dir.FullName, "bench", "OrtGenAi");
+    string dll = Path.Combine(project, "bin", "Release", "net10.0", "Aigc.MLNet.Bench.OrtGenAi.dll");
+    var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    foreach (string a in new[] { "build", project, "-c", "Release", "--nologo", "-v", "q" }) start.ArgumentList.Add(a);
+    Console.Error.WriteLine($"building {project} (Release)...");
+    using var build = Process.Start(start)!;
+    var errors = build.StandardError.ReadToEndAsync();
+    string output = build.StandardOutput.ReadToEnd();
+    build.WaitForExit();
+    if (build.ExitCode != 0) Console.Error.WriteLine($"dotnet build bench/OrtGenAi failed:\n{output}{errors.Result}");
+    return File.Exists(dll) ? dll : null;
 }
 
 static long Bytes(string folder) => Directory.EnumerateFiles(folder, "*.onnx*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
