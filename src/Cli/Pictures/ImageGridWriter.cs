@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Aigc.MLNet.Transforms.Images;
 
 namespace Aigc.MLNet.Cli.Pictures;
 
@@ -72,7 +73,7 @@ internal sealed class GrayPngWriter : IDisposable
         BinaryPrimitives.WriteInt32BigEndian(header, width);
         BinaryPrimitives.WriteInt32BigEndian(header[4..], height);
         header[8] = 8;   // bit depth; colour type 0 (grayscale), deflate, adaptive filtering, no interlace
-        WriteChunk(output, "IHDR", header);
+        PngEncoder.WriteChunk(output, "IHDR", header);
         _idat = new IdatStream(output);
         _zlib = new ZLibStream(_idat, CompressionLevel.Optimal, leaveOpen: true);
     }
@@ -93,20 +94,7 @@ internal sealed class GrayPngWriter : IDisposable
         _zlib.Dispose();
         if (_rows != _height) return;   // an abandoned picture (an exception is on its way) gets no IEND
         _idat.Flush();
-        WriteChunk(_output, "IEND", []);
-    }
-
-    internal static void WriteChunk(Stream output, string type, ReadOnlySpan<byte> data)
-    {
-        Span<byte> four = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(four, data.Length);
-        output.Write(four);
-        Span<byte> typeBytes = stackalloc byte[4];
-        Encoding.ASCII.GetBytes(type, typeBytes);
-        output.Write(typeBytes);
-        output.Write(data);
-        BinaryPrimitives.WriteUInt32BigEndian(four, Crc32.Update(Crc32.Update(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu);
-        output.Write(four);
+        PngEncoder.WriteChunk(_output, "IEND", []);
     }
 
     /// <summary>Collects compressed bytes and emits them as IDAT chunks.</summary>
@@ -132,7 +120,7 @@ internal sealed class GrayPngWriter : IDisposable
         public override void Flush()
         {
             if (_count == 0) return;
-            WriteChunk(output, "IDAT", _buffer.AsSpan(0, _count));
+            PngEncoder.WriteChunk(output, "IDAT", _buffer.AsSpan(0, _count));
             _count = 0;
         }
 
@@ -144,22 +132,5 @@ internal sealed class GrayPngWriter : IDisposable
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
-    /// <summary>CRC-32 (polynomial 0xEDB88320) as PNG chunks use it.</summary>
-    private static class Crc32
-    {
-        private static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
-        {
-            uint c = (uint)n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            return c;
-        }).ToArray();
-
-        public static uint Update(uint crc, ReadOnlySpan<byte> data)
-        {
-            foreach (byte b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-            return crc;
-        }
     }
 }

@@ -73,7 +73,8 @@ public static class PngEncoder
         return output.ToArray();
     }
 
-    private static void WriteChunk(Stream output, string type, ReadOnlySpan<byte> data)
+    /// <summary>Writes one PNG chunk: length, type, data, CRC-32 of type and data (the CLI's streamed grids use it too).</summary>
+    internal static void WriteChunk(Stream output, string type, ReadOnlySpan<byte> data)
     {
         Span<byte> four = stackalloc byte[4];
         BinaryPrimitives.WriteInt32BigEndian(four, data.Length);
