@@ -79,7 +79,7 @@ public static class Gpt2Exporter
     }
 
     /// <summary>Adds <c>"quantization": {"method", "bits", "block_size", "symmetric", "accuracy_level", "quantized"}</c> to config.json.</summary>
-    internal static void WriteQuantizationBlock(string configPath, Quantization.BlockQuantizationOptions q)
+    internal static void WriteQuantizationBlock(string configPath, Quantization.BlockQuantizationOptions q, string? quantized = null, string? fp32 = null)
     {
         var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
         root["quantization"] = new System.Text.Json.Nodes.JsonObject
@@ -89,8 +89,8 @@ public static class Gpt2Exporter
             ["block_size"] = q.BlockSize,
             ["symmetric"] = q.Symmetric,
             ["accuracy_level"] = q.AccuracyLevel,
-            ["quantized"] = q.QuantizeHead ? "attention and MLP weights, tied output head" : "attention and MLP weights",
-            ["fp32"] = "embeddings (token and position lookups), layer norms, biases",
+            ["quantized"] = quantized ?? (q.QuantizeHead ? "attention and MLP weights, tied output head and the token embedding (GatherBlockQuantized reads the head's codes)" : "attention and MLP weights"),
+            ["fp32"] = fp32 ?? (q.QuantizeHead ? "position embeddings, layer norms, biases" : "embeddings (token and position lookups), layer norms, biases"),
         };
         AtomicFile.WriteAllText(configPath, root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
     }

@@ -135,7 +135,7 @@ public sealed class OnnxInitializerReader
         _floats[name] = ([.. dims], data);
     }
 
-    private static (string Key, string Value) ReadEntry(Span entry)
+    internal static (string Key, string Value) ReadEntry(Span entry)
     {
         string key = "", value = "";
         while (entry.More)
@@ -148,8 +148,8 @@ public sealed class OnnxInitializerReader
         return (key, value);
     }
 
-    /// <summary>A cursor over part of the protocol-buffer bytes.</summary>
-    private sealed class Span
+    /// <summary>A cursor over part of the protocol-buffer bytes (the graph quantizer walks models with it too).</summary>
+    internal sealed class Span
     {
         private readonly byte[] bytes;
         private int _position;
@@ -168,6 +168,10 @@ public sealed class OnnxInitializerReader
         public int Start { get; }
         public int Length { get; }
         public bool More => _position < _end;
+        public int Position => _position;
+
+        /// <summary>A second cursor over the rest of this one (reading it leaves this one where it is).</summary>
+        public Span Clone() => new(bytes, _position, _end - _position);
 
         public ulong Varint()
         {

@@ -33,10 +33,10 @@ public static class Gpt2Quantizer
 
         var (layout, modelPath) = FindModel(source);
         var reader = OnnxInitializerReader.Read(modelPath);
-        if (!reader.Metadata.TryGetValue("aigc.gpt2.layout", out _))
-            throw new InvalidDataException($"'{modelPath}' was not written by Aigc.MLNet's GPT-2 exporter (no aigc.gpt2.layout metadata), so its weights cannot be read back; convert the Hugging Face checkpoint instead (`aigc convert gpt2 --quantize ...`).");
         if (reader.Metadata.TryGetValue("aigc.quantization", out string? done))
             throw new InvalidDataException($"'{modelPath}' is already quantized ({done}); quantize the fp32 folder it came from.");
+        if (layout is null || !reader.Metadata.ContainsKey("aigc.gpt2.layout"))
+            return QuantizeForeign(source, output, modelPath, options);
 
         var config = Gpt2Config.Load(configPath);
         var weights = new Gpt2Weights(config);
@@ -46,7 +46,7 @@ public static class Gpt2Quantizer
                 throw new InvalidDataException($"'{modelPath}' has no fp32 initializer '{name}' for {config}.");
             weights.Set(name, tensor.Data, shape);
         }
-        var model = new Gpt2GraphBuilder(weights) { Quantization = options, UseInt32Inputs = UsesInt32Inputs(modelPath, layout) }.Build(layout);
+        var model = new Gpt2GraphBuilder(weights) { Quantization = options, UseInt32Inputs = UsesInt32Inputs(modelPath, layout.Value) }.Build(layout.Value);
 
         string staging = output + ".tmp-" + Environment.ProcessId;
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
@@ -77,14 +77,65 @@ public static class Gpt2Quantizer
         }
     }
 
-    private static (Gpt2OnnxLayout Layout, string Path) FindModel(string folder)
+    // Where an Optimum export (or transformers.js's copy of one) keeps the decoder, when none of this library's paths exists.
+    private static readonly string[] s_foreignModelPaths = ["model.onnx", "decoder_model_merged.onnx", "onnx/decoder_model_merged.onnx", "decoder_model.onnx", "onnx/decoder_model.onnx"];
+
+    private static (Gpt2OnnxLayout? Layout, string Path) FindModel(string folder)
     {
         foreach (var layout in new[] { Gpt2OnnxLayout.Optimum, Gpt2OnnxLayout.OnnxRuntimeGpt2, Gpt2OnnxLayout.OptimumMergedLegacy })
         {
             string path = Path.Combine(folder, Gpt2Exporter.ModelRelativePath(layout).Replace('/', Path.DirectorySeparatorChar));
             if (File.Exists(path)) return (layout, path);
         }
-        throw new InvalidDataException($"'{folder}' is not a causal language model folder of this library: none of {string.Join(", ", Enum.GetValues<Gpt2OnnxLayout>().Select(Gpt2Exporter.ModelRelativePath))} exists.");
+        foreach (string relative in s_foreignModelPaths)
+        {
+            string path = Path.Combine(folder, relative.Replace('/', Path.DirectorySeparatorChar));
+            if (File.Exists(path)) return (null, path);
+        }
+        throw new InvalidDataException($"'{folder}' is not a causal language model folder: none of {string.Join(", ", Enum.GetValues<Gpt2OnnxLayout>().Select(Gpt2Exporter.ModelRelativePath).Concat(s_foreignModelPaths).Distinct())} exists.");
+    }
+
+    /// <summary>
+    /// A model this library did not write (a Hugging Face Optimum export): its MatMul weights are quantized in place in the
+    /// graph (<see cref="OnnxGraphQuantizer"/>); the token embedding stays fp32.
+    /// </summary>
+    private static string QuantizeForeign(string source, string output, string modelPath, BlockQuantizationOptions options)
+    {
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(modelPath))
+        {
+            if (!session.InputMetadata.ContainsKey(Gpt2GraphBuilder.InputIds) || !session.OutputMetadata.ContainsKey("logits"))
+                throw new InvalidDataException($"'{modelPath}' is not a causal language model: a decoder takes '{Gpt2GraphBuilder.InputIds}' and returns 'logits' (it takes {string.Join(", ", session.InputMetadata.Keys)}; returns {string.Join(", ", session.OutputMetadata.Keys)}).");
+        }
+        var rewritten = OnnxGraphQuantizer.Rewrite(modelPath, options);
+        string relativeModel = Path.GetRelativePath(source, modelPath);
+        string staging = output + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                string relative = Path.GetRelativePath(source, file);
+                // The other decoder files of an Optimum folder are left out: they would still be fp32 (and the external data is now inline).
+                if (relative.EndsWith(".onnx", StringComparison.Ordinal) || relative.EndsWith(".onnx_data", StringComparison.Ordinal) || relative.EndsWith(".onnx.data", StringComparison.Ordinal))
+                    continue;
+                string target = Path.Combine(staging, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+            string newModel = Path.Combine(staging, relativeModel);
+            Directory.CreateDirectory(Path.GetDirectoryName(newModel)!);
+            File.WriteAllBytes(newModel, rewritten.Model);
+            Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), options,
+                quantized: $"{rewritten.Quantized} MatMul weights of a graph written elsewhere",
+                fp32: rewritten.LeftFp32.Count == 0 ? "embedding lookups and every other tensor" : $"embedding lookups, every other tensor, and the MatMul weights {string.Join(", ", rewritten.LeftFp32)}");
+            Directory.Move(staging, output);
+            return Path.Combine(output, relativeModel);
+        }
+        catch
+        {
+            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
+            throw;
+        }
     }
 
     // The ORT GPT-2 layout may declare int32 ids; keep what the source declared (genai_config.json's loader expects it).

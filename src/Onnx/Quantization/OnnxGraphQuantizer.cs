@@ -1,0 +1,409 @@
+using Aigc.MLNet.Onnx.Proto;
+using Cursor = Aigc.MLNet.Onnx.Proto.OnnxInitializerReader.Span;
+
+namespace Aigc.MLNet.Onnx.Quantization;
+
+/// <summary>
+/// Weight-only block quantization of an ONNX file this library did not write (a Hugging Face Optimum export, say):
+/// every <c>MatMul</c> whose right-hand side is a 2-D fp32 initializer of the main graph becomes
+/// <c>com.microsoft.MatMulNBits</c> over the quantized weight. Everything else is copied field by field as it is in the
+/// file, so operators, names, shapes and metadata this class does not know survive unchanged.
+/// </summary>
+/// <remarks>
+/// Walked protocol-buffer fields (onnx.proto): ModelProto graph = 7, opset_import = 8, metadata_props = 14; GraphProto
+/// node = 1, initializer = 5, input = 11; NodeProto input = 1, op_type = 4, attribute = 5, domain = 7; AttributeProto
+/// g = 6, graphs = 11 (subgraphs, e.g. the <c>If</c> branches of a merged decoder, whose MatMuls read the main graph's
+/// initializers); TensorProto dims = 1, data_type = 2, name = 8, raw_data = 9, external_data = 13, data_location = 14.
+/// A weight is quantized only when every use of it is such a MatMul, it is not also a graph input (which a caller could
+/// override), and its input dimension K is a multiple of the block size. Embedding lookups (Gather) stay fp32 here:
+/// which Gather reads a tied head is only known for graphs this library wrote. Initializers kept in external data are
+/// written inline, so the output is one self-contained file (at most 2 GB, the protocol-buffer limit).
+/// </remarks>
+internal static class OnnxGraphQuantizer
+{
+    private const string ContribDomain = "com.microsoft";
+
+    /// <summary>What <see cref="Rewrite"/> did.</summary>
+    /// <param name="Model">The new model's bytes.</param>
+    /// <param name="Quantized">Weights quantized.</param>
+    /// <param name="LeftFp32">MatMul weights left fp32 (other uses, a graph input, or K not a multiple of the block), by name.</param>
+    public sealed record Result(byte[] Model, int Quantized, IReadOnlyList<string> LeftFp32);
+
+    /// <summary>Rewrites <paramref name="modelPath"/> with MatMulNBits weights.</summary>
+    /// <exception cref="InvalidDataException">The file is not a well-formed ONNX model, has no MatMul weight to quantize, or would exceed 2 GB.</exception>
+    public static Result Rewrite(string modelPath, BlockQuantizationOptions options)
+    {
+        options.Validate();
+        byte[] bytes = File.ReadAllBytes(modelPath);
+        var scan = new Scan();
+        try
+        {
+            var model = new Cursor(bytes, 0, bytes.Length);
+            while (model.More)
+            {
+                var (field, wire) = model.Tag();
+                if (field == 7 && wire == 2) ScanGraph(model.Sub(), scan, top: true);
+                else model.Skip(wire);
+            }
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
+        {
+            throw new InvalidDataException($"'{modelPath}' is not a well-formed ONNX model (truncated or corrupt protocol buffer).", e);
+        }
+
+        // A weight qualifies when it is a main-graph fp32 matrix and every node that reads it is a MatMul reading it as B.
+        var weights = OnnxInitializerReader.Read(modelPath).FloatInitializers;
+        var quantized = new Dictionary<string, Replacement>(StringComparer.Ordinal);
+        var leftFp32 = new List<string>();
+        foreach (string name in scan.MatMulWeights)
+        {
+            if (!scan.Initializers.Contains(name)) continue;   // an activation (attention's K or V), not a weight
+            bool onlyMatMul = scan.OtherUses.Contains(name) is false;
+            if (!weights.TryGetValue(name, out var w) || w.Dims.Length != 2 || !onlyMatMul || scan.GraphInputs.Contains(name)
+                || w.Dims[0] % options.BlockSize != 0)
+            {
+                leftFp32.Add(name);
+                continue;
+            }
+            int k = checked((int)w.Dims[0]), n = checked((int)w.Dims[1]);
+            var q = BlockQuantizer.QuantizeKxN(w.Data, k, n, options);
+            string stem = Unique(scan, name);
+            quantized[name] = new Replacement(
+                OnnxTensor.Create<byte>(stem + "_Q" + options.Bits, q.Data, [q.N, q.BlocksPerRow, q.BlobSize]),
+                OnnxTensor.Create<float>(stem + "_scales", q.Scales, [q.Scales.Length]),
+                q.ZeroPoints is null ? null : OnnxTensor.Create<byte>(stem + "_zero_points", q.ZeroPoints, [q.ZeroPoints.Length]),
+                k, n);
+        }
+        int constantWeights = scan.MatMulWeights.Count(scan.Initializers.Contains);
+        if (quantized.Count == 0)
+            throw new InvalidDataException(constantWeights == 0
+                ? $"'{modelPath}' has no MatMul over a constant weight: nothing to quantize."
+                : $"'{modelPath}': none of its {constantWeights} MatMul weights can be quantized (each is used elsewhere, is a graph input, or has an input size that is not a multiple of BlockSize {options.BlockSize}).");
+
+        var context = new RewriteContext(bytes, modelPath, options, quantized);
+        using var output = new MemoryStream();
+        using (var w = new ProtoWriter(output))
+        {
+            var model = new Cursor(bytes, 0, bytes.Length);
+            bool hasContrib = false;
+            while (model.More)
+            {
+                int start = model.Position;
+                var (field, wire) = model.Tag();
+                if (field == 7 && wire == 2)
+                {
+                    byte[] graph = RewriteGraph(model.Sub(), context, top: true);
+                    w.WriteBytesField(7, graph);
+                    continue;
+                }
+                if (field == 8 && wire == 2)
+                {
+                    var opset = model.Sub();
+                    while (opset.More)
+                    {
+                        var (f, wt) = opset.Tag();
+                        if (f == 1 && wt == 2) hasContrib |= opset.Sub().Text() == ContribDomain;
+                        else opset.Skip(wt);
+                    }
+                }
+                else model.Skip(wire);
+                w.WriteRaw(bytes.AsSpan(start, model.Position - start));
+            }
+            if (!hasContrib)
+            {
+                // OperatorSetIdProto: domain = 1, version = 2.
+                w.WriteLengthHeader(8, ProtoWriter.StringFieldSize(1, ContribDomain) + ProtoWriter.Int64FieldSize(2, 1));
+                w.WriteStringField(1, ContribDomain);
+                w.WriteInt64Field(2, 1);
+            }
+            // metadata_props: StringStringEntryProto key = 1, value = 2.
+            const string key = "aigc.quantization", value = "generic MatMul weights: ";
+            string tag = value + options.Tag;
+            w.WriteLengthHeader(14, ProtoWriter.StringFieldSize(1, key) + ProtoWriter.StringFieldSize(2, tag));
+            w.WriteStringField(1, key);
+            w.WriteStringField(2, tag);
+        }
+        if (output.Length > int.MaxValue)
+            throw new InvalidDataException($"'{modelPath}' quantized is {output.Length} bytes, more than one ONNX file holds (2 GB).");
+        return new Result(output.ToArray(), quantized.Count, leftFp32);
+    }
+
+    private sealed record Replacement(OnnxTensor Data, OnnxTensor Scales, OnnxTensor? ZeroPoints, int K, int N);
+
+    private sealed record RewriteContext(byte[] Bytes, string ModelPath, BlockQuantizationOptions Options, Dictionary<string, Replacement> Quantized);
+
+    private sealed class Scan
+    {
+        public HashSet<string> MatMulWeights { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> OtherUses { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> Initializers { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+    }
+
+    // A fresh initializer-name stem: the weight's own name when nothing else in the file uses the derived names.
+    private static string Unique(Scan scan, string name)
+    {
+        for (int i = 0; ; i++)
+        {
+            string stem = i == 0 ? name : $"{name}_{i}";
+            if (!scan.Names.Contains(stem + "_Q4") && !scan.Names.Contains(stem + "_Q8") && !scan.Names.Contains(stem + "_scales") && !scan.Names.Contains(stem + "_zero_points"))
+            {
+                scan.Names.Add(stem + "_Q4");
+                scan.Names.Add(stem + "_Q8");
+                scan.Names.Add(stem + "_scales");
+                scan.Names.Add(stem + "_zero_points");
+                return stem;
+            }
+        }
+    }
+
+    private static void ScanGraph(Cursor graph, Scan scan, bool top)
+    {
+        while (graph.More)
+        {
+            var (field, wire) = graph.Tag();
+            if (field == 1 && wire == 2) ScanNode(graph.Sub(), scan);
+            else if (field == 5 && wire == 2 && top)
+            {
+                string name = TensorName(graph.Sub());
+                scan.Initializers.Add(name);
+                scan.Names.Add(name);
+            }
+            else if (field == 11 && wire == 2 && top) scan.GraphInputs.Add(ValueInfoName(graph.Sub()));
+            else graph.Skip(wire);
+        }
+    }
+
+    private static void ScanNode(Cursor node, Scan scan)
+    {
+        var inputs = new List<string>();
+        string opType = "", domain = "";
+        while (node.More)
+        {
+            var (field, wire) = node.Tag();
+            if (field == 1 && wire == 2) inputs.Add(node.Sub().Text());
+            else if (field == 2 && wire == 2) scan.Names.Add(node.Sub().Text());
+            else if (field == 4 && wire == 2) opType = node.Sub().Text();
+            else if (field == 7 && wire == 2) domain = node.Sub().Text();
+            else if (field == 5 && wire == 2)
+            {
+                var attribute = node.Sub();
+                while (attribute.More)
+                {
+                    var (f, wt) = attribute.Tag();
+                    if ((f == 6 || f == 11) && wt == 2) ScanGraph(attribute.Sub(), scan, top: false);
+                    else attribute.Skip(wt);
+                }
+            }
+            else node.Skip(wire);
+        }
+        bool matMul = opType == "MatMul" && domain is "" or "ai.onnx" && inputs.Count == 2;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (matMul && i == 1) scan.MatMulWeights.Add(inputs[i]);
+            else scan.OtherUses.Add(inputs[i]);
+        }
+    }
+
+    private static byte[] RewriteGraph(Cursor graph, RewriteContext context, bool top)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new ProtoWriter(stream))
+        {
+            while (graph.More)
+            {
+                int start = graph.Position;
+                var (field, wire) = graph.Tag();
+                if (field == 1 && wire == 2)
+                {
+                    w.WriteBytesField(1, RewriteNode(graph.Sub(), context));
+                    continue;
+                }
+                if (field == 5 && wire == 2 && top)
+                {
+                    var tensor = graph.Sub();
+                    string name = TensorName(tensor.Clone());
+                    if (context.Quantized.ContainsKey(name)) continue;   // replaced by its quantized form
+                    if (ExternalTensor(tensor.Clone()) is { } inline)
+                    {
+                        w.WriteBytesField(5, InlineTensor(tensor, inline, context.ModelPath));
+                        continue;
+                    }
+                }
+                else graph.Skip(wire);
+                w.WriteRaw(context.Bytes.AsSpan(start, graph.Position - start));
+            }
+            if (top)
+                foreach (var replacement in context.Quantized.Values)
+                    foreach (var tensor in new[] { replacement.Data, replacement.Scales, replacement.ZeroPoints })
+                        if (tensor is not null)
+                        {
+                            w.WriteLengthHeader(5, tensor.ComputeSize(OnnxSerializationPlan.Inline));
+                            tensor.WriteTo(w, OnnxSerializationPlan.Inline);
+                        }
+        }
+        return stream.ToArray();
+    }
+
+    private static byte[] RewriteNode(Cursor node, RewriteContext context)
+    {
+        // A MatMul over a quantized weight becomes MatMulNBits with the same name, A input and output.
+        var probe = node.Clone();
+        var inputs = new List<string>();
+        var outputs = new List<string>();
+        string opType = "", domain = "", name = "";
+        while (probe.More)
+        {
+            var (field, wire) = probe.Tag();
+            if (field == 1 && wire == 2) inputs.Add(probe.Sub().Text());
+            else if (field == 2 && wire == 2) outputs.Add(probe.Sub().Text());
+            else if (field == 3 && wire == 2) name = probe.Sub().Text();
+            else if (field == 4 && wire == 2) opType = probe.Sub().Text();
+            else if (field == 7 && wire == 2) domain = probe.Sub().Text();
+            else probe.Skip(wire);
+        }
+        if (opType == "MatMul" && domain is "" or "ai.onnx" && inputs.Count == 2 && context.Quantized.TryGetValue(inputs[1], out var q))
+        {
+            var o = context.Options;
+            List<string> nbitsInputs = [inputs[0], q.Data.Name, q.Scales.Name];
+            if (q.ZeroPoints is not null) nbitsInputs.Add(q.ZeroPoints.Name);
+            var replaced = new OnnxNode("MatMulNBits", nbitsInputs, outputs,
+                [OnnxAttribute.Int("K", q.K), OnnxAttribute.Int("N", q.N), OnnxAttribute.Int("bits", o.Bits),
+                 OnnxAttribute.Int("block_size", o.BlockSize), OnnxAttribute.Int("accuracy_level", o.AccuracyLevel)],
+                name, ContribDomain);
+            using var nodeStream = new MemoryStream();
+            using (var nw = new ProtoWriter(nodeStream)) replaced.WriteTo(nw, OnnxSerializationPlan.Inline);
+            return nodeStream.ToArray();
+        }
+
+        // Any other node is copied; attributes holding subgraphs are rewritten (their MatMuls may read quantized weights).
+        using var stream = new MemoryStream();
+        using (var w = new ProtoWriter(stream))
+        {
+            while (node.More)
+            {
+                int start = node.Position;
+                var (field, wire) = node.Tag();
+                if (field == 5 && wire == 2)
+                {
+                    var attribute = node.Sub();
+                    if (HasSubgraph(attribute.Clone()))
+                    {
+                        w.WriteBytesField(5, RewriteAttribute(attribute, context));
+                        continue;
+                    }
+                }
+                else node.Skip(wire);
+                w.WriteRaw(context.Bytes.AsSpan(start, node.Position - start));
+            }
+        }
+        return stream.ToArray();
+    }
+
+    private static bool HasSubgraph(Cursor attribute)
+    {
+        while (attribute.More)
+        {
+            var (field, wire) = attribute.Tag();
+            if ((field == 6 || field == 11) && wire == 2) return true;
+            attribute.Skip(wire);
+        }
+        return false;
+    }
+
+    private static byte[] RewriteAttribute(Cursor attribute, RewriteContext context)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new ProtoWriter(stream))
+        {
+            while (attribute.More)
+            {
+                int start = attribute.Position;
+                var (field, wire) = attribute.Tag();
+                if ((field == 6 || field == 11) && wire == 2)
+                {
+                    w.WriteBytesField(field, RewriteGraph(attribute.Sub(), context, top: false));
+                    continue;
+                }
+                attribute.Skip(wire);
+                w.WriteRaw(context.Bytes.AsSpan(start, attribute.Position - start));
+            }
+        }
+        return stream.ToArray();
+    }
+
+    private static string TensorName(Cursor tensor)
+    {
+        while (tensor.More)
+        {
+            var (field, wire) = tensor.Tag();
+            if (field == 8 && wire == 2) return tensor.Sub().Text();
+            tensor.Skip(wire);
+        }
+        return "";
+    }
+
+    private static string ValueInfoName(Cursor valueInfo)
+    {
+        while (valueInfo.More)
+        {
+            var (field, wire) = valueInfo.Tag();
+            if (field == 1 && wire == 2) return valueInfo.Sub().Text();
+            valueInfo.Skip(wire);
+        }
+        return "";
+    }
+
+    // The external_data entries of a tensor stored outside the file (data_location = EXTERNAL), or null.
+    private static Dictionary<string, string>? ExternalTensor(Cursor tensor)
+    {
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        long location = 0;
+        while (tensor.More)
+        {
+            var (field, wire) = tensor.Tag();
+            if (field == 13 && wire == 2)
+            {
+                var (k, v) = OnnxInitializerReader.ReadEntry(tensor.Sub());
+                entries[k] = v;
+            }
+            else if (field == 14 && wire == 0) location = (long)tensor.Varint();
+            else tensor.Skip(wire);
+        }
+        return location == 1 ? entries : null;
+    }
+
+    // The tensor with its external bytes as raw_data: every field but external_data and data_location is kept.
+    private static byte[] InlineTensor(Cursor tensor, Dictionary<string, string> external, string modelPath)
+    {
+        string name = TensorName(tensor.Clone());
+        if (!external.TryGetValue("location", out string? file))
+            throw new InvalidDataException($"'{modelPath}': initializer '{name}' is external but names no location.");
+        string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, file);
+        if (!File.Exists(path)) throw new FileNotFoundException($"'{modelPath}': external data file '{path}' of initializer '{name}' does not exist.", path);
+        long offset = external.TryGetValue("offset", out string? o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        long length = external.TryGetValue("length", out string? l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : new FileInfo(path).Length - offset;
+        var data = new byte[checked((int)length)];
+        using (var stream = File.OpenRead(path))
+        {
+            stream.Seek(offset, SeekOrigin.Begin);
+            stream.ReadExactly(data);
+        }
+        using var output = new MemoryStream();
+        using (var w = new ProtoWriter(output))
+        {
+            byte[] bytes = tensor.Bytes;
+            while (tensor.More)
+            {
+                int start = tensor.Position;
+                var (field, wire) = tensor.Tag();
+                tensor.Skip(wire);
+                if (field is 13 or 14) continue;
+                w.WriteRaw(bytes.AsSpan(start, tensor.Position - start));
+            }
+            w.WriteBytesField(9, data);
+        }
+        return output.ToArray();
+    }
+}
