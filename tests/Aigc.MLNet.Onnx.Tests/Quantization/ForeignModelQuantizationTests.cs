@@ -112,20 +112,30 @@ public sealed class ForeignModelQuantizationTests
     }
 
     [TestMethod]
-    public void AGpt2FolderWithoutThisLibrarysMetadata_IsQuantizedGenerically_AndGenerates()
+    [DataRow(Gpt2OnnxLayout.Optimum, "model.onnx")]
+    [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy, "decoder_model_merged.onnx")]
+    public void AGpt2FolderWithoutThisLibrarysMetadata_IsQuantizedGenerically_AndGenerates(Gpt2OnnxLayout layout, string fileName)
     {
-        // A GPT-2 export at the root of its folder stands for a Hugging Face Optimum folder (model.onnx + config + tokenizer).
+        // A GPT-2 export stripped of this library's metadata stands for a Hugging Face Optimum folder (model.onnx, or the
+        // merged decoder whose If branches read the main graph's weights, + config + tokenizer).
         string exported = Path.Combine(Path.GetTempPath(), "aigc-tests", "optimum-like-" + Guid.NewGuid().ToString("N"));
         var tokenizer = Gpt2TokenizerFiles.CharacterLevel("abcdefghij \n".Select(c => c.ToString()).Append("\u0003"));
         var config = new Gpt2Config { NumLayers = 2, NumHeads = 2, EmbeddingSize = 32, MaxPositions = 32, VocabSize = 13, BosTokenId = 12, EosTokenId = 12 };
-        Gpt2Exporter.Export(Gpt2Weights.Random(config, seed: 4), tokenizer, exported);
-        string ours = Path.Combine(exported, "onnx", "model.onnx");
-        File.WriteAllBytes(Path.Combine(exported, "model.onnx"), WithoutMetadata(File.ReadAllBytes(ours)));
-        Directory.Delete(Path.Combine(exported, "onnx"), recursive: true);
+        Gpt2Exporter.Export(Gpt2Weights.Random(config, seed: 4), tokenizer, exported, new Gpt2ExportOptions { Layout = layout });
+        string ours = Path.Combine(exported, Gpt2Exporter.ModelRelativePath(layout));
+        byte[] stripped = WithoutMetadata(File.ReadAllBytes(ours));
+        File.Delete(ours);
+        File.WriteAllBytes(Path.Combine(exported, fileName), stripped);
+        if (Directory.Exists(Path.Combine(exported, "onnx"))) Directory.Delete(Path.Combine(exported, "onnx"), recursive: true);
 
         string output = exported + "-q8";
         string written = Gpt2Quantizer.QuantizeFolder(exported, output, new BlockQuantizationOptions { Bits = 8, BlockSize = 32 });
-        Assert.AreEqual(Path.Combine(output, "model.onnx"), written);
+        Assert.AreEqual(Path.Combine(output, fileName), written);
+        // Every linear weight of both blocks became MatMulNBits (4 per block), whether in the main graph or in the branches.
+        var floats = OnnxInitializerReader.Read(written).FloatInitializers;
+        Assert.IsFalse(floats.Keys.Any(k => k.EndsWith(".weight", StringComparison.Ordinal) && (k.Contains(".attn.", StringComparison.Ordinal) || k.Contains(".mlp.", StringComparison.Ordinal))),
+            "fp32 linear weights left: " + string.Join(", ", floats.Keys.Where(k => k.EndsWith(".weight", StringComparison.Ordinal))));
+        Assert.AreEqual(8, floats.Keys.Count(k => k.EndsWith(".weight_scales", StringComparison.Ordinal) && (k.Contains(".attn.", StringComparison.Ordinal) || k.Contains(".mlp.", StringComparison.Ordinal))));
         string configJson = File.ReadAllText(Path.Combine(output, "config.json"));
         StringAssert.Contains(configJson, "MatMul weights of a graph written elsewhere");
         StringAssert.Contains(configJson, "embedding lookups");
