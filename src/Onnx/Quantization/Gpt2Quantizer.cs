@@ -48,33 +48,11 @@ public static class Gpt2Quantizer
         }
         var model = new Gpt2GraphBuilder(weights) { Quantization = options, UseInt32Inputs = UsesInt32Inputs(modelPath, layout.Value) }.Build(layout.Value);
 
-        string staging = output + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        try
+        return WriteFolder(source, output, modelPath, (staging, newModel) =>
         {
-            string relativeModel = Path.GetRelativePath(source, modelPath);
-            foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-            {
-                string relative = Path.GetRelativePath(source, file);
-                // The fp32 graph and its external data are replaced, not copied.
-                if (relative == relativeModel || relative.EndsWith(".onnx", StringComparison.Ordinal) || relative.EndsWith(".onnx_data", StringComparison.Ordinal) || relative.EndsWith(".onnx.data", StringComparison.Ordinal))
-                    continue;
-                string target = Path.Combine(staging, relative);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-            }
-            string newModel = Path.Combine(staging, relativeModel);
-            Directory.CreateDirectory(Path.GetDirectoryName(newModel)!);
             model.Save(newModel);
             Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), options);
-            Directory.Move(staging, output);
-            return Path.Combine(output, relativeModel);
-        }
-        catch
-        {
-            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        });
     }
 
     // Where an Optimum export (or transformers.js's copy of one) keeps the decoder, when none of this library's paths exists.
@@ -107,35 +85,13 @@ public static class Gpt2Quantizer
                 throw new InvalidDataException($"'{modelPath}' is not a causal language model: a decoder takes '{Gpt2GraphBuilder.InputIds}' and returns 'logits' (it takes {string.Join(", ", session.InputMetadata.Keys)}; returns {string.Join(", ", session.OutputMetadata.Keys)}).");
         }
         var rewritten = OnnxGraphQuantizer.Rewrite(modelPath, options);
-        string relativeModel = Path.GetRelativePath(source, modelPath);
-        string staging = output + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        try
+        return WriteFolder(source, output, modelPath, (staging, newModel) =>
         {
-            foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-            {
-                string relative = Path.GetRelativePath(source, file);
-                // The other decoder files of an Optimum folder are left out: they would still be fp32 (and the external data is now inline).
-                if (relative.EndsWith(".onnx", StringComparison.Ordinal) || relative.EndsWith(".onnx_data", StringComparison.Ordinal) || relative.EndsWith(".onnx.data", StringComparison.Ordinal))
-                    continue;
-                string target = Path.Combine(staging, relative);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-            }
-            string newModel = Path.Combine(staging, relativeModel);
-            Directory.CreateDirectory(Path.GetDirectoryName(newModel)!);
             File.WriteAllBytes(newModel, rewritten.Model);
             Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), options,
                 quantized: $"{rewritten.Quantized} MatMul weights of a graph written elsewhere",
                 fp32: rewritten.LeftFp32.Count == 0 ? "embedding lookups and every other tensor" : $"embedding lookups, every other tensor, and the MatMul weights {string.Join(", ", rewritten.LeftFp32)}");
-            Directory.Move(staging, output);
-            return Path.Combine(output, relativeModel);
-        }
-        catch
-        {
-            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        });
     }
 
     // The ORT GPT-2 layout may declare int32 ids; keep what the source declared (genai_config.json's loader expects it).
@@ -144,5 +100,42 @@ public static class Gpt2Quantizer
         if (layout != Gpt2OnnxLayout.OnnxRuntimeGpt2) return false;
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(modelPath);
         return session.InputMetadata.TryGetValue(Gpt2GraphBuilder.InputIds, out var ids) && ids.ElementType == typeof(int);
+    }
+
+    /// <summary>
+    /// Copies the folder's files except ONNX graphs and external data into a staging folder beside <paramref name="output"/>,
+    /// lets <paramref name="writeModel"/> (staging folder, model path in it) write the new graph where
+    /// <paramref name="modelPath"/> was and adjust config.json, and moves the staging
+    /// folder into place; on failure nothing is left.
+    /// </summary>
+    private static string WriteFolder(string source, string output, string modelPath, Action<string, string> writeModel)
+    {
+        string staging = output + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        try
+        {
+            string relativeModel = Path.GetRelativePath(source, modelPath);
+            foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                string relative = Path.GetRelativePath(source, file);
+                // The fp32 graph and its external data are replaced, not copied (an Optimum folder's other decoder files
+                // are left out too: they would still be fp32).
+                if (relative.EndsWith(".onnx", StringComparison.Ordinal) || relative.EndsWith(".onnx_data", StringComparison.Ordinal) || relative.EndsWith(".onnx.data", StringComparison.Ordinal))
+                    continue;
+                string target = Path.Combine(staging, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+            string newModel = Path.Combine(staging, relativeModel);
+            Directory.CreateDirectory(Path.GetDirectoryName(newModel)!);
+            writeModel(staging, newModel);
+            Directory.Move(staging, output);
+            return Path.Combine(output, relativeModel);
+        }
+        catch
+        {
+            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
+            throw;
+        }
     }
 }
