@@ -93,7 +93,7 @@ void Quality(string model, int chars)
         float[] logits = lm.ComputeLogits(refIds);
         double maxDiff = logits.Zip(refLogits, (a, b) => (double)Math.Abs(a - b)).Max();
         double ppl = Perplexity.Evaluate(lm, [heldOut]).Perplexity;
-        Console.WriteLine(F($"| {name} | {Bytes(folder) / 1e6:F2} MB | {ppl:F4} | {ppl / refPpl - 1:+0.00 %;-0.00 %} | {equal} of 600 | {(firstDivergence == 200 ? "none" : firstDivergence.ToString(CultureInfo.InvariantCulture))} | {maxDiff:F4} |"));
+        Console.WriteLine(F($"| {name} | {Bytes(folder) / 1e6:F2} MB | {ppl:F4} | {(ppl / refPpl - 1) * 100:+0.00;-0.00;0.00} % | {equal} of 600 | {(firstDivergence == 200 ? "none" : firstDivergence.ToString(CultureInfo.InvariantCulture))} | {maxDiff:F4} |"));
     }
 }
 
