@@ -39,6 +39,9 @@ var variants = new (string Name, BlockQuantizationOptions? Options)[]
     ("fp32", null),
     ("q8-b32", new BlockQuantizationOptions { Bits = 8, BlockSize = 32, AccuracyLevel = 4 }),
     ("q4-b32", new BlockQuantizationOptions { Bits = 4, BlockSize = 32, AccuracyLevel = 4 }),
+    ("q4-b64", new BlockQuantizationOptions { Bits = 4, BlockSize = 64, AccuracyLevel = 4 }),
+    ("q4-b128", new BlockQuantizationOptions { Bits = 4, BlockSize = 128, AccuracyLevel = 4 }),
+    ("q8-b128", new BlockQuantizationOptions { Bits = 8, BlockSize = 128, AccuracyLevel = 4 }),
     ("q8-b32-acc0", new BlockQuantizationOptions { Bits = 8, BlockSize = 32, AccuracyLevel = 0 }),
     ("q4-b32-acc0", new BlockQuantizationOptions { Bits = 4, BlockSize = 32, AccuracyLevel = 0 }),
 };
