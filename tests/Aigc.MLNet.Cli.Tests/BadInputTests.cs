@@ -132,7 +132,7 @@ public sealed class BadInputTests
         new("serve -m {gpt} --port 70000", 2, "--port", "65535"),
         new("quickstart --out {out} --scale 0", 2, "--scale", "greater than 0"),
         new("quantize -m {gpt} -o {out} --bits 3", 2, "--bits must be 4 or 8, got 3"),
-        new("quantize -m {gpt} -o {out} --bits 4 --block-size 48", 2, "--block-size must be 16, 32, 64, 128 or 256, got 48"),
+        new("quantize -m {gpt} -o {out} --bits 4 --block-size 48", 2, "--block-size must be 0, 16, 32, 64, 128 or 256, got 48"),
         new("quantize -m {gpt} -o {out} --bits 4 --accuracy-level 7", 2, "--accuracy-level", "got 7"),
         new("train gpt --data {corpus} --out {out} --quantize 5", 2, "--quantize must be 4 or 8, got 5"),
         new("quantize -m {gpt} -o {out} --bits 4 --block-size 16", 1, "--block-size: Quantization BlockSize 16 does not divide the model width 8", "cannot be block-quantized"),

@@ -22,7 +22,7 @@ internal sealed class QuantizationFlags
     public Option<int?> Bits { get; }
 
     /// <summary>--block-size.</summary>
-    public Option<int> BlockSize { get; } = new Option<int>("--block-size") { Description = "Weights per quantization block along K: 16, 32, 64, 128 or 256 (must divide the model width).", DefaultValueFactory = _ => 32 }.OneOf(16, 32, 64, 128, 256);
+    public Option<int> BlockSize { get; } = new Option<int>("--block-size") { Description = "Weights per quantization block along K: 16, 32, 64, 128 or 256 (must divide the model width); 0 = the largest of 128, 64, 32, 16 that divides it.", DefaultValueFactory = _ => 0 }.OneOf(0, 16, 32, 64, 128, 256);
 
     /// <summary>--accuracy-level.</summary>
     public Option<int> AccuracyLevel { get; } = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level: 4 (int8 compute, fast on AVX2/AVX-512/NEON) down to 0 (unset: dequantize to fp32, slow).", DefaultValueFactory = _ => 4 }.InRange(0, 4);
@@ -91,7 +91,9 @@ internal static class QuantizeCommand
             }
             long before = Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             long after = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-            context.Out.WriteLine($"wrote {written} ({options.Tag}): {after / 1e6:F1} MB, was {before / 1e6:F1} MB");
+            // The tag in the written file has the block size an automatic setting chose.
+            string tag = Aigc.MLNet.Onnx.Proto.OnnxInitializerReader.Read(written).Metadata.GetValueOrDefault("aigc.quantization", options.Tag);
+            context.Out.WriteLine($"wrote {written} ({tag}): {after / 1e6:F1} MB, was {before / 1e6:F1} MB");
             return ExitCodes.Success;
         });
         return command;

@@ -65,12 +65,13 @@ public static class Gpt2Exporter
 
         string folder = Path.GetFullPath(outputFolder);
         Directory.CreateDirectory(folder);
-        OnnxModel model = new Gpt2GraphBuilder(weights) { UseInt32Inputs = options.UseInt32Inputs, Quantization = options.Quantization }.Build(options.Layout);
+        var builder = new Gpt2GraphBuilder(weights) { UseInt32Inputs = options.UseInt32Inputs, Quantization = options.Quantization };
+        OnnxModel model = builder.Build(options.Layout);
         string modelPath = Path.Combine(folder, ModelRelativePath(options.Layout).Replace('/', Path.DirectorySeparatorChar));
         model.Save(modelPath, options.Save);
 
         config.Save(Path.Combine(folder, "config.json"));
-        if (options.Quantization is { } q) WriteQuantizationBlock(Path.Combine(folder, "config.json"), q);
+        if (builder.ResolvedQuantization is { } q) WriteQuantizationBlock(Path.Combine(folder, "config.json"), q);
         WriteGenerationConfig(Path.Combine(folder, "generation_config.json"), config, options.ContextOverflow);
         if (options.Layout == Gpt2OnnxLayout.OnnxRuntimeGpt2)
             WriteGenAiConfig(Path.Combine(folder, "genai_config.json"), config, Path.GetFileName(modelPath));

@@ -36,6 +36,9 @@ public sealed class Gpt2GraphBuilder
     /// </summary>
     public BlockQuantizationOptions? Quantization { get; init; }
 
+    /// <summary>After <c>Build</c>: <see cref="Quantization"/> with its block size chosen (null when not quantizing).</summary>
+    public BlockQuantizationOptions? ResolvedQuantization { get; private set; }
+
     /// <summary>Domain of ONNX Runtime's contrib operators.</summary>
     public const string ContribDomain = "com.microsoft";
 
@@ -100,14 +103,16 @@ public sealed class Gpt2GraphBuilder
             }
         }
         _quantized.Clear();
-        var quantize = Quantization?.Clone();
-        quantize?.Validate();
-        if (quantize is not null && _c.EmbeddingSize % quantize.BlockSize != 0)
+        Quantization?.Validate();
+        var quantize = Quantization?.ForWidth(_c.EmbeddingSize);
+        if (Quantization is not null && (quantize is null || _c.EmbeddingSize % quantize.BlockSize != 0))
         {
             int[] fitting = Enumerable.Range(4, 5).Select(i => 1 << i).Where(b => _c.EmbeddingSize % b == 0).ToArray();
-            throw new ArgumentException($"Quantization BlockSize {quantize.BlockSize} does not divide the model width {_c.EmbeddingSize} (n_embd); "
+            string size = Quantization.BlockSize == BlockQuantizationOptions.Automatic ? "(automatic)" : Quantization.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            throw new ArgumentException($"Quantization BlockSize {size} does not divide the model width {_c.EmbeddingSize} (n_embd); "
                 + (fitting.Length > 0 ? $"choose one that does: {string.Join(", ", fitting)}." : "no block size from 16 to 256 does, so this model cannot be block-quantized."), nameof(Quantization));
         }
+        ResolvedQuantization = quantize;
         foreach (var (name, shape) in Gpt2Weights.ExpectedShapes(_c))
         {
             // With a quantized head the token lookup reads the quantized matrix: no fp32 copy of the embedding.

@@ -108,8 +108,9 @@ public static class BlockQuantizer
     public static QuantizedMatrix QuantizeRows(ReadOnlySpan<float> rows, int n, int k, BlockQuantizationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options = options.Clone();
         options.Validate();
+        // An automatic block size is chosen from K here; a K no size divides gets blocks of 32 and a shorter last one.
+        options = options.ForWidth(k) ?? new BlockQuantizationOptions { Bits = options.Bits, BlockSize = 32, Symmetric = options.Symmetric, AccuracyLevel = options.AccuracyLevel, QuantizeHead = options.QuantizeHead };
         CheckShape(rows.Length, n, k, nameof(rows));
         int bits = options.Bits, blockSize = options.BlockSize, maxCode = (1 << bits) - 1;
         int blocks = (k + blockSize - 1) / blockSize, blob = blockSize * bits / 8;

@@ -46,12 +46,14 @@ public static class Gpt2Quantizer
                 throw new InvalidDataException($"'{modelPath}' has no fp32 initializer '{name}' for {config}.");
             weights.Set(name, tensor.Data, shape);
         }
-        var model = new Gpt2GraphBuilder(weights) { Quantization = options, UseInt32Inputs = UsesInt32Inputs(modelPath, layout.Value) }.Build(layout.Value);
+        var builder = new Gpt2GraphBuilder(weights) { Quantization = options, UseInt32Inputs = UsesInt32Inputs(modelPath, layout.Value) };
+        var model = builder.Build(layout.Value);
+        var resolved = builder.ResolvedQuantization!;
 
         return WriteFolder(source, output, modelPath, (staging, newModel) =>
         {
             model.Save(newModel);
-            Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), options);
+            Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), resolved);
         });
     }
 
@@ -88,7 +90,7 @@ public static class Gpt2Quantizer
         return WriteFolder(source, output, modelPath, (staging, newModel) =>
         {
             File.WriteAllBytes(newModel, rewritten.Model);
-            Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), options,
+            Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), rewritten.Options,
                 quantized: $"{rewritten.Quantized} MatMul weights of a graph written elsewhere",
                 fp32: rewritten.LeftFp32.Count == 0 ? "embedding lookups and every other tensor" : $"embedding lookups, every other tensor, and the MatMul weights {string.Join(", ", rewritten.LeftFp32)}");
         });

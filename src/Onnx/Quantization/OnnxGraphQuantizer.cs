@@ -27,7 +27,8 @@ internal static class OnnxGraphQuantizer
     /// <param name="Model">The new model's bytes.</param>
     /// <param name="Quantized">Weights quantized.</param>
     /// <param name="LeftFp32">MatMul weights left fp32 (other uses, a graph input, or K not a multiple of the block), by name.</param>
-    public sealed record Result(byte[] Model, int Quantized, IReadOnlyList<string> LeftFp32);
+    /// <param name="Options">The options used, with an automatic block size chosen.</param>
+    public sealed record Result(byte[] Model, int Quantized, IReadOnlyList<string> LeftFp32, BlockQuantizationOptions Options);
 
     /// <summary>Rewrites <paramref name="modelPath"/> with MatMulNBits weights.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed ONNX model, has no MatMul weight to quantize, or would exceed 2 GB.</exception>
@@ -53,6 +54,16 @@ internal static class OnnxGraphQuantizer
 
         // A weight qualifies when it is a main-graph fp32 matrix and every node that reads it is a MatMul reading it as B.
         var weights = OnnxInitializerReader.Read(modelPath).FloatInitializers;
+        if (options.BlockSize == BlockQuantizationOptions.Automatic)
+        {
+            // Automatic: the size that lets the most weights be quantized (their K a multiple of it), the largest on ties.
+            var sizes = scan.MatMulWeights
+                .Where(n => scan.Initializers.Contains(n) && !scan.OtherUses.Contains(n) && !scan.GraphInputs.Contains(n))
+                .Select(n => weights.TryGetValue(n, out var t) && t.Dims.Length == 2 ? t.Dims[0] : 0).Where(k => k > 0).ToArray();
+            int chosen = BlockQuantizationOptions.AutomaticSizes.OrderByDescending(b => sizes.Count(k => k % b == 0)).ThenByDescending(b => b).First();
+            options = options.Clone();
+            options.BlockSize = chosen;
+        }
         var quantized = new Dictionary<string, Replacement>(StringComparer.Ordinal);
         var leftFp32 = new List<string>();
         foreach (string name in scan.MatMulWeights)
@@ -125,7 +136,7 @@ internal static class OnnxGraphQuantizer
         }
         if (output.Length > int.MaxValue)
             throw new InvalidDataException($"'{modelPath}' quantized is {output.Length} bytes, more than one ONNX file holds (2 GB).");
-        return new Result(output.ToArray(), quantized.Count, leftFp32);
+        return new Result(output.ToArray(), quantized.Count, leftFp32, options);
     }
 
     private sealed record Replacement(OnnxTensor Data, OnnxTensor Scales, OnnxTensor? ZeroPoints, int K, int N);

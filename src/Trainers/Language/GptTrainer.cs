@@ -185,9 +185,10 @@ public sealed class GptTrainer : LanguageModelTrainerBase<GptTrainerOptions, Gpt
         {
             // Checked before training, not at export after minutes of it.
             q.Validate();
-            if (o.InitialCheckpoint is null && o.EmbeddingSize % q.BlockSize != 0)
-                throw new ArgumentOutOfRangeException("options.ExportQuantization", q.BlockSize,
-                    $"GptTrainerOptions.ExportQuantization.BlockSize ({q.BlockSize}) must divide EmbeddingSize ({o.EmbeddingSize}).");
+            if (o.InitialCheckpoint is null && (q.ForWidth(o.EmbeddingSize) is not { } resolved || o.EmbeddingSize % resolved.BlockSize != 0))
+                throw new ArgumentOutOfRangeException("options.ExportQuantization", q.BlockSize, q.BlockSize == Aigc.MLNet.Onnx.Quantization.BlockQuantizationOptions.Automatic
+                    ? $"GptTrainerOptions.ExportQuantization: no block size from 16 to 128 divides EmbeddingSize ({o.EmbeddingSize}); choose an EmbeddingSize that is a multiple of 16."
+                    : $"GptTrainerOptions.ExportQuantization.BlockSize ({q.BlockSize}) must divide EmbeddingSize ({o.EmbeddingSize}).");
         }
     }
 

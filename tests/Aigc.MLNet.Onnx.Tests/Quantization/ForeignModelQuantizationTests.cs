@@ -173,6 +173,34 @@ public sealed class ForeignModelQuantizationTests
     }
 
     [TestMethod]
+    public void TheAutomaticBlockSize_IsTheLargestOf128To16ThatDividesTheWidth()
+    {
+        var automatic = new BlockQuantizationOptions { Bits = 4 };
+        Assert.AreEqual(BlockQuantizationOptions.Automatic, automatic.BlockSize, "automatic is the default");
+        Assert.AreEqual("q4-bauto-sym-acc4", automatic.Tag);
+        Assert.AreEqual(128, automatic.ForWidth(768)!.BlockSize);
+        Assert.AreEqual(64, automatic.ForWidth(192)!.BlockSize);
+        Assert.AreEqual(32, automatic.ForWidth(96)!.BlockSize);
+        Assert.AreEqual(16, automatic.ForWidth(48)!.BlockSize);
+        Assert.IsNull(automatic.ForWidth(8));
+        Assert.AreEqual(32, new BlockQuantizationOptions { BlockSize = 32 }.ForWidth(768)!.BlockSize, "an explicit size is kept");
+
+        // An export with the default options writes the chosen size into the graph's tag and config.json.
+        string folder = Path.Combine(Path.GetTempPath(), "aigc-tests", "auto-block-" + Guid.NewGuid().ToString("N"));
+        var tokenizer = Gpt2TokenizerFiles.CharacterLevel("abcdefghij \n".Select(c => c.ToString()).Append("\u0003"));
+        var config = new Gpt2Config { NumLayers = 1, NumHeads = 2, EmbeddingSize = 64, MaxPositions = 16, VocabSize = 13, BosTokenId = 12, EosTokenId = 12 };
+        string model = Gpt2Exporter.Export(Gpt2Weights.Random(config, seed: 5), tokenizer, folder, new Gpt2ExportOptions { Quantization = automatic });
+        Assert.AreEqual("q4-b64-sym-acc4", OnnxInitializerReader.Read(model).Metadata["aigc.quantization"]);
+        StringAssert.Contains(File.ReadAllText(Path.Combine(folder, "config.json")), "\"block_size\": 64");
+
+        // The generic rewrite chooses the size that quantizes the most weights, the largest on ties: W1 has K 64, W2 32,
+        // W4 40 (none fits it; W3 is not a candidate), so 32 and 16 both take two: 32.
+        var (path, _, _) = WriteForeignGraph(folder + "-foreign", external: false);
+        var rewritten = OnnxGraphQuantizer.Rewrite(path, automatic);
+        Assert.AreEqual(32, rewritten.Options.BlockSize);
+    }
+
+    [TestMethod]
     public void AForeignModelThatIsNotACausalLM_IsRefused_AndNothingIsWritten()
     {
         string folder = Path.Combine(Path.GetTempPath(), "aigc-tests", "foreign-notlm-" + Guid.NewGuid().ToString("N"));
