@@ -54,11 +54,12 @@ public sealed class TrainingMemoryTests
         // tensor would add Rows / Batch = 10 per epoch).
         for (int e = 2; e < Epochs; e++)
             Assert.AreEqual(live[1], live[e], $"live tensors after epoch {e + 1} vs epoch 2: {string.Join(", ", live)}");
-        // Bytes in use in glibc's heap (libtorch's CPU allocator allocates through malloc): within 4 MB of epoch 2's
-        // after the last epoch (measured: ±1.3 MB). A leaked 64x784 float batch per step would add 2 MB per epoch,
-        // 12 MB over the 6 epochs compared.
+        // Bytes in use in glibc's heap (libtorch's CPU allocator allocates through malloc): within 8 MB of epoch 2's
+        // after the last epoch (measured: ±1.3 MB, once a single step of +3.6 MB between two epochs, then flat — the
+        // heap is process-wide, so a one-time allocation elsewhere in the test process shows too). A leaked 64x784
+        // float batch per step would add 2 MB per epoch, 12 MB over the 6 epochs compared.
         long heapGrowth = heap[^1] - heap[1];
-        Assert.IsLessThan(4L << 20, heapGrowth, $"native heap in use grew by {heapGrowth / 1024} kB from epoch 2 to {Epochs}: {string.Join(", ", heap.Select(h => h >> 10))} kB");
+        Assert.IsLessThan(8L << 20, heapGrowth, $"native heap in use grew by {heapGrowth / 1024} kB from epoch 2 to {Epochs}: {string.Join(", ", heap.Select(h => h >> 10))} kB");
         // The resident set also moves with glibc keeping or returning freed pages and with the GC's heaps, so it only
         // gets a coarse bound.
         long rssGrowth = rss[^1] - rss[1];
