@@ -247,7 +247,9 @@ void RawOne(string modelFile, int newTokens, int threads)
 
 void Peers(int newTokens, int repeats, int threads, string? genaiDll)
 {
-    var precisions = variants.Take(3).ToArray();   // fp32, q8-b32, q4-b32 (accuracy level 4)
+    // fp32 and the library's defaults for q8 and q4 (automatic block size: 128 for this width; accuracy level 4).
+    (string Name, BlockQuantizationOptions? Options)[] precisions =
+        [variants[0], ("q8-auto", new BlockQuantizationOptions { Bits = 8 }), ("q4-auto", new BlockQuantizationOptions { Bits = 4 })];
     var optimum = EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, precisions);
     var ortGpt2 = EnsureModels("gpt2-small-ortgpt2-", Gpt2OnnxLayout.OnnxRuntimeGpt2, precisions);
     genaiDll ??= BuildGenAi();

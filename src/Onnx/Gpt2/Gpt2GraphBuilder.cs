@@ -210,7 +210,7 @@ public sealed class Gpt2GraphBuilder
     /// <summary>The token-embedding lookup over the quantized head: GatherBlockQuantized on 2-D views of its codes.</summary>
     private string QuantizedLookup(OnnxGraph g, (string Data, string Scales, string? ZeroPoints, int N, int K) q)
     {
-        var o = Quantization!;
+        var o = ResolvedQuantization!;
         string data = g.Apply("Reshape", [q.Data, g.AddConstant("qdata_2d", q.N, -1)]);
         string scales = g.Apply("Reshape", [q.Scales, g.AddConstant("qscales_2d", q.N, -1)]);
         List<string> inputs = [data, InputIds, scales];
@@ -226,7 +226,7 @@ public sealed class Gpt2GraphBuilder
     private string Linear(OnnxGraph g, string x, string weight)
     {
         if (!_quantized.TryGetValue(weight, out var q)) return g.Apply("MatMul", [x, weight]);
-        var o = Quantization!;
+        var o = ResolvedQuantization!;
         string output = g.NewName("MatMulNBits");
         List<string> inputs = q.ZeroPoints is null ? [x, q.Data, q.Scales] : [x, q.Data, q.Scales, q.ZeroPoints];
         g.AddNode(new OnnxNode("MatMulNBits", inputs, [output],

@@ -192,6 +192,9 @@ public sealed class ForeignModelQuantizationTests
         string model = Gpt2Exporter.Export(Gpt2Weights.Random(config, seed: 5), tokenizer, folder, new Gpt2ExportOptions { Quantization = automatic });
         Assert.AreEqual("q4-b64-sym-acc4", OnnxInitializerReader.Read(model).Metadata["aigc.quantization"]);
         StringAssert.Contains(File.ReadAllText(Path.Combine(folder, "config.json")), "\"block_size\": 64");
+        // ONNX Runtime loads it (every MatMulNBits / GatherBlockQuantized node carries the chosen size) and it generates.
+        using (var lm = CausalLM.Load(folder))
+            Assert.HasCount(5, new TextGenerator(lm).GenerateTokens([1, 2, 3], new GenerationOptions { MaxNewTokens = 5, EosTokenIds = [] })[0].TokenIds);
 
         // The generic rewrite chooses the size that quantizes the most weights, the largest on ties: W1 has K 64, W2 32,
         // W4 40 (none fits it; W3 is not a candidate), so 32 and 16 both take two: 32.
