@@ -110,7 +110,12 @@ public static class BlockQuantizer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         // An automatic block size is chosen from K here; a K no size divides gets blocks of 32 and a shorter last one.
-        options = options.ForWidth(k) ?? new BlockQuantizationOptions { Bits = options.Bits, BlockSize = 32, Symmetric = options.Symmetric, AccuracyLevel = options.AccuracyLevel, QuantizeHead = options.QuantizeHead };
+        if (options.ForWidth(k) is { } resolved) options = resolved;
+        else
+        {
+            options = options.Clone();
+            options.BlockSize = 32;
+        }
         CheckShape(rows.Length, n, k, nameof(rows));
         int bits = options.Bits, blockSize = options.BlockSize, maxCode = (1 << bits) - 1;
         int blocks = (k + blockSize - 1) / blockSize, blob = blockSize * bits / 8;

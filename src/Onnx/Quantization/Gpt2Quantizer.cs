@@ -36,7 +36,7 @@ public static class Gpt2Quantizer
         if (reader.Metadata.TryGetValue("aigc.quantization", out string? done))
             throw new InvalidDataException($"'{modelPath}' is already quantized ({done}); quantize the fp32 folder it came from.");
         if (layout is null || !reader.Metadata.ContainsKey("aigc.gpt2.layout"))
-            return QuantizeForeign(source, output, modelPath, options);
+            return QuantizeForeign(source, output, modelPath, options, reader);
 
         var config = Gpt2Config.Load(configPath);
         var weights = new Gpt2Weights(config);
@@ -79,14 +79,14 @@ public static class Gpt2Quantizer
     /// A model this library did not write (a Hugging Face Optimum export): its MatMul weights are quantized in place in the
     /// graph (<see cref="OnnxGraphQuantizer"/>); the token embedding stays fp32.
     /// </summary>
-    private static string QuantizeForeign(string source, string output, string modelPath, BlockQuantizationOptions options)
+    private static string QuantizeForeign(string source, string output, string modelPath, BlockQuantizationOptions options, OnnxInitializerReader initializers)
     {
         using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(modelPath))
         {
             if (!session.InputMetadata.ContainsKey(Gpt2GraphBuilder.InputIds) || !session.OutputMetadata.ContainsKey("logits"))
                 throw new InvalidDataException($"'{modelPath}' is not a causal language model: a decoder takes '{Gpt2GraphBuilder.InputIds}' and returns 'logits' (it takes {string.Join(", ", session.InputMetadata.Keys)}; returns {string.Join(", ", session.OutputMetadata.Keys)}).");
         }
-        var rewritten = OnnxGraphQuantizer.Rewrite(modelPath, options);
+        var rewritten = OnnxGraphQuantizer.Rewrite(modelPath, options, initializers);
         return WriteFolder(source, output, modelPath, (staging, newModel) =>
         {
             File.WriteAllBytes(newModel, rewritten.Model);

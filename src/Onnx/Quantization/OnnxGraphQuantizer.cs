@@ -32,7 +32,10 @@ internal static class OnnxGraphQuantizer
 
     /// <summary>Rewrites <paramref name="modelPath"/> with MatMulNBits weights.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed ONNX model, has no MatMul weight to quantize, or would exceed 2 GB.</exception>
-    public static Result Rewrite(string modelPath, BlockQuantizationOptions options)
+    /// <param name="modelPath">The ONNX file.</param>
+    /// <param name="options">Bits, block size, symmetry, accuracy level.</param>
+    /// <param name="initializers">The file's initializers when the caller has read them already.</param>
+    public static Result Rewrite(string modelPath, BlockQuantizationOptions options, OnnxInitializerReader? initializers = null)
     {
         options.Validate();
         byte[] bytes = File.ReadAllBytes(modelPath);
@@ -53,7 +56,7 @@ internal static class OnnxGraphQuantizer
         }
 
         // A weight qualifies when it is a main-graph fp32 matrix and every node that reads it is a MatMul reading it as B.
-        var weights = OnnxInitializerReader.Read(modelPath).FloatInitializers;
+        var weights = (initializers ?? OnnxInitializerReader.Read(modelPath)).FloatInitializers;
         if (options.BlockSize == BlockQuantizationOptions.Automatic)
         {
             // Automatic: the size that lets the most weights be quantized (their K a multiple of it), the largest on ties.
