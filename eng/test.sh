@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 bash eng/setup.sh
 bash eng/fetch-data.sh
 bash eng/pack.sh
+# What the tests (and the processes they start) write to the temporary folder goes to one folder per run, removed
+# when the run ends: model folders, caches and consumer workspaces would otherwise pile up in /tmp run after run.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/aigc-test-run.XXXXXX")
+trap 'rm -rf "$run_tmp"' EXIT
+export TMPDIR="$run_tmp"
 results=artifacts/test-results
 rm -rf "$results"
 set +e
