@@ -15,18 +15,20 @@ namespace Aigc.MLNet.Bench.ImageModels;
 internal static class GanRuns
 {
     public static void EpochTime(int epochs, int seed, string outFolder, bool dcgan, double learningRate = 2e-4, double? discriminatorLearningRate = null, double realLabel = 1.0, string? name = null,
-                                 int threads = 0, string? checkpointFolder = null, bool conditional = false)
+                                 int threads = 0, string? checkpointFolder = null, bool conditional = false,
+                                 DiscriminatorConditioning conditioning = DiscriminatorConditioning.InputPlanes, int latent = 100, int batch = 64, int generatorChannels = 128, int maxSteps = 0)
     {
         var ml = new MLContext(seed);
         var train = ml.Data.LoadMnist(DatasetPaths.MnistFolder, MnistSplit.Train);
         name ??= dcgan ? "dcgan" : "gan-mlp";
-        Console.WriteLine($"settings: {(dcgan ? "DCGAN" : "MLP GAN")}, latent 100, batch 64, Adam G lr {learningRate}, D lr {discriminatorLearningRate ?? learningRate}, " +
-                          $"β1 0.5, real label {realLabel}, epochs {epochs}, seed {seed}{(conditional ? ", conditioned on the digit label" : "")}");
+        Console.WriteLine($"settings: {(dcgan ? "DCGAN" : "MLP GAN")}, latent {latent}, batch {batch}, G channels {generatorChannels}, Adam G lr {learningRate}, D lr {discriminatorLearningRate ?? learningRate}, " +
+                          $"β1 0.5, real label {realLabel}, epochs {epochs}, max steps {maxSteps}, seed {seed}{(conditional ? $", conditioned on the digit label ({conditioning})" : "")}");
         string modelFolder = Path.GetFullPath(Path.Combine("artifacts", name));
         var options = new GanOptions
         {
             ModelFolder = modelFolder, Architecture = dcgan ? GanArchitecture.Dcgan : GanArchitecture.Mlp,
-            LatentSize = 100, BatchSize = 64, LearningRate = learningRate, DiscriminatorLearningRate = discriminatorLearningRate,
+            LatentSize = latent, BatchSize = batch, GeneratorChannels = generatorChannels, DiscriminatorConditioning = conditioning,
+            MaxSteps = maxSteps > 0 ? maxSteps : null, LearningRate = learningRate, DiscriminatorLearningRate = discriminatorLearningRate,
             RealLabel = realLabel, Beta1 = 0.5, Epochs = epochs, Seed = seed, Threads = threads,
             LabelColumnName = conditional ? "Label" : null, ClassCount = 10,
             // With a checkpoint folder a longer run continues the shorter one exactly (same seed and options).
@@ -36,9 +38,9 @@ internal static class GanRuns
         var wall = Stopwatch.StartNew();
         var result = ml.Generative().Trainers.Gan(options).Train(train);
         Console.WriteLine($"Train() wall time including reading 60k rows and ONNX export: {wall.Elapsed.TotalSeconds:F1} s");
-        double perEpoch = result.Summary.Elapsed.TotalSeconds / result.Summary.StepsThisRun * Math.Ceiling(60000 / 64.0);
+        double perEpoch = result.Summary.Elapsed.TotalSeconds / result.Summary.StepsThisRun * Math.Ceiling(60000.0 / batch);
         Console.WriteLine($"{name}: {result.Summary.StepsThisRun} steps (of {result.Summary.Steps}) in {result.Summary.Elapsed.TotalSeconds:F1} s = {perEpoch:F1} s/epoch, " +
-                          $"{result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F1} steps/s, {64 * result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F0} samples/s");
+                          $"{result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F1} steps/s, {batch * result.Summary.StepsThisRun / result.Summary.Elapsed.TotalSeconds:F0} samples/s");
 
         // A conditional generator gets labels cycling 0..9, one digit per grid column.
         int count = conditional ? 80 : 64, columns = conditional ? 10 : 8;

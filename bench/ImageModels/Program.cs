@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/ImageModels -- vae     [epochs=10] [seed=1] [batch=32] [hidden=400] [layers=1] [lr=0.001] [schedule=constant|cosine] [threads=0] [klwarmup=0] [name=vae-mlp-z20] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- gan     [epochs=1]  [seed=1] [out=docs/images]
 //   dotnet run -c Release --project bench/ImageModels -- dcgan   [epochs=5]  [seed=1] [lr=0.0002] [dlr=lr] [real=1.0] [name=dcgan] [threads=0] [ckpt=folder: resume a shorter run] [out=docs/images]
+//                                                               [conditional=0|1] [dcond=InputPlanes|Projection] [latent=100] [batch=64] [gch=128] [steps=0: stop after this many steps]
 //   dotnet run -c Release --project bench/ImageModels -- steprate [steps=1200] [seed=1] [rounds=6]
 using System.Diagnostics;
 using System.Globalization;
@@ -22,7 +23,8 @@ switch (args.FirstOrDefault())
     case "gan": GanRuns.EpochTime(Int("epochs", 1), Int("seed", 1), Text("out", "docs/images"), dcgan: false); break;
     case "dcgan": GanRuns.EpochTime(Int("epochs", 5), Int("seed", 1), Text("out", "docs/images"), dcgan: true, Double("lr", 2e-4),
                                     settings.ContainsKey("dlr") ? Double("dlr", 0) : null, Double("real", 1.0), Text("name", "dcgan"),
-                                    Int("threads", 0), settings.TryGetValue("ckpt", out var ckpt) ? Path.GetFullPath(ckpt) : null, Int("conditional", 0) == 1); break;
+                                    Int("threads", 0), settings.TryGetValue("ckpt", out var ckpt) ? Path.GetFullPath(ckpt) : null, Int("conditional", 0) == 1,
+                                    Enum.Parse<DiscriminatorConditioning>(Text("dcond", "InputPlanes"), ignoreCase: true), Int("latent", 100), Int("batch", 64), Int("gch", 128), Int("steps", 0)); break;
     case "steprate": GanRuns.StepRate(Int("steps", 1200), Int("seed", 1), Int("rounds", 6)); break;
     default: Console.Error.WriteLine("usage: vae|gan|dcgan|steprate [key=value...]"); return 2;
 }

@@ -59,6 +59,9 @@ public sealed class ImageModelJobSettings
     /// <summary>GAN (DCGAN): channels of the generator's 7×7 map (null = 128).</summary>
     public int? GeneratorChannels { get; set; }
 
+    /// <summary>GAN (conditional DCGAN): where the discriminator takes the class in (null = the library's default, input planes).</summary>
+    public DiscriminatorConditioning? DiscriminatorConditioning { get; set; }
+
     /// <summary>GAN: target for real images in the discriminator loss (one-sided label smoothing; null = 1.0).</summary>
     public double? RealLabel { get; set; }
 
@@ -163,6 +166,7 @@ public static class ImageModelJob
             options.DiscriminatorLearningRate = settings.DiscriminatorLearningRate;
             if (settings.RealLabel is double real) options.RealLabel = real;
             if (settings.GeneratorChannels is int channels) options.GeneratorChannels = channels;
+            if (settings.DiscriminatorConditioning is DiscriminatorConditioning conditioning) options.DiscriminatorConditioning = conditioning;
             Configure(options, settings, folder, recorder, cancellationToken);
             result = ml.Generative().Trainers.Gan(options).Train(data);
         }

@@ -46,6 +46,13 @@ public sealed class GanOptions : GenerativeTrainerOptions
     /// </summary>
     public int GeneratorChannels { get; set; } = Models.DcganGenerator.DefaultBaseChannels;
 
+    /// <summary>
+    /// Conditional DCGAN only: where the discriminator takes the class in — <see cref="Images.DiscriminatorConditioning.InputPlanes"/>
+    /// (one constant plane per class beside the image) or <see cref="Images.DiscriminatorConditioning.Projection"/> (a class
+    /// embedding projected onto the last features). The discriminator is not exported, so the choice changes training only.
+    /// </summary>
+    public DiscriminatorConditioning DiscriminatorConditioning { get; set; } = DiscriminatorConditioning.InputPlanes;
+
     /// <summary>Seed column of the fitted GenerateImages transformer (Int32).</summary>
     public string SeedColumnName { get; set; } = "Seed";
 
@@ -65,5 +72,7 @@ public sealed class GanOptions : GenerativeTrainerOptions
         if (Beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Beta2 must be in [0, 1).");
         if (GeneratorChannels < 2 || GeneratorChannels % 2 != 0)
             throw new ArgumentOutOfRangeException(nameof(GeneratorChannels), GeneratorChannels, "GeneratorChannels must be an even number of at least 2.");
+        if (!Enum.IsDefined(DiscriminatorConditioning))
+            throw new ArgumentOutOfRangeException(nameof(DiscriminatorConditioning), DiscriminatorConditioning, "DiscriminatorConditioning must be InputPlanes or Projection.");
     }
 }

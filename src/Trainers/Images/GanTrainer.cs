@@ -60,7 +60,7 @@ public sealed class GanTrainer : IEstimator<ITransformer>
             ? new DcganGenerator(o.LatentSize, classes, o.GeneratorChannels)
             : new MlpGenerator(o.LatentSize, data.Features, classes);
         using nn.Module<torch.Tensor, torch.Tensor?, torch.Tensor> discriminator = o.Architecture == GanArchitecture.Dcgan
-            ? new DcganDiscriminator(classes)
+            ? new DcganDiscriminator(classes, o.DiscriminatorConditioning)
             : new MlpDiscriminator(data.Features, classes);
         generator.to(device);
         discriminator.to(device);

@@ -24,7 +24,9 @@ internal sealed class GanTrainingTask : ITrainingTask, IDisposable
         _discriminatorOptimizer = optim.Adam(discriminator.parameters(), discriminatorLearningRate, beta1, beta2);
         Kind = $"{generator.GetType().Name}+{discriminator.GetType().Name}:z{generator.LatentSize}:c{generator.ClassCount}:p{generator.PixelCount}"
             // A non-default width is part of the kind, so a checkpoint never resumes into a generator of another width.
-            + (generator is Models.DcganGenerator { BaseChannels: not Models.DcganGenerator.DefaultBaseChannels } dc ? $":g{dc.BaseChannels}" : "");
+            + (generator is Models.DcganGenerator { BaseChannels: not Models.DcganGenerator.DefaultBaseChannels } dc ? $":g{dc.BaseChannels}" : "")
+            // So is a projection discriminator: its state has another shape than the input-plane one.
+            + (discriminator is DcganDiscriminator { ClassCount: > 0, Conditioning: DiscriminatorConditioning.Projection } ? ":dproj" : "");
         Modules = [generator, discriminator];
         Optimizers = [_generatorOptimizer, _discriminatorOptimizer];
     }

@@ -10,6 +10,17 @@ public enum GanArchitecture
     Dcgan,
 }
 
+/// <summary>How a conditional DCGAN discriminator takes the class in.</summary>
+public enum DiscriminatorConditioning
+{
+    /// <summary>One constant plane per class beside the image at the input (the first convolution sees 1 + classes channels).</summary>
+    InputPlanes,
+
+    /// <summary>A projection discriminator (Miyato and Koyama 2018): the logit gains the inner product of a learned class
+    /// embedding with the last feature map. Cheaper per step than input planes.</summary>
+    Projection,
+}
+
 /// <summary>VAE network families.</summary>
 public enum VaeArchitecture
 {
