@@ -49,6 +49,42 @@ public sealed class ConvolutionalModelTests
     }
 
     [TestMethod]
+    public void ProjectionDiscriminatorAddsTheClassEmbeddingsInnerProductWithTheFeatures()
+    {
+        torch.manual_seed(4);
+        using var d = new DcganDiscriminator(classCount: 10, DiscriminatorConditioning.Projection);
+        d.eval();
+        Assert.AreEqual(DiscriminatorConditioning.Projection, d.Conditioning);
+        var parameters = d.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        CollectionAssert.AreEqual(new long[] { 64, 1, 4, 4 }, parameters["down1.weight"].shape, "no class planes at the input");
+        CollectionAssert.AreEqual(new long[] { 10, 128 * 7 * 7 }, parameters["classEmbedding.weight"].shape);
+        float bound = 1f / MathF.Sqrt(128 * 7 * 7);
+        Assert.IsLessThanOrEqualTo(bound, parameters["classEmbedding.weight"].abs().max().item<float>(), "embedding starts at the output layer's scale");
+
+        // logit(x, y) = w·h(x) + b + e_y·h(x). With e_2 = 0 and e_7 = w: logit(x, 7) − b = 2 (logit(x, 2) − b) for every x.
+        using (no_grad())
+        {
+            parameters["classEmbedding.weight"].zero_();
+            parameters["classEmbedding.weight"][7].copy_(parameters["output.weight"][0]);
+        }
+        using var scope = NewDisposeScope();
+        var images = rand(5, 784) * 2 - 1;
+        float b = parameters["output.bias"].item<float>();
+        float[] two = d.forward(images, full(5, 2, dtype: ScalarType.Int64)).flatten().data<float>().ToArray();
+        float[] seven = d.forward(images, full(5, 7, dtype: ScalarType.Int64)).flatten().data<float>().ToArray();
+        for (int i = 0; i < 5; i++)
+            Assert.AreEqual(2 * (two[i] - b), seven[i] - b, 1e-4 * (1 + Math.Abs(seven[i])), $"image {i}");
+        Assert.IsGreaterThan(1e-3f, two.Max() - two.Min(), "the logits depend on the image");
+        Assert.ThrowsExactly<ArgumentNullException>(() => d.forward(images, null));
+
+        // Unconditional: the conditioning setting is moot and no embedding is made.
+        using var plain = new DcganDiscriminator(classCount: 0, DiscriminatorConditioning.Projection);
+        Assert.AreEqual(DiscriminatorConditioning.InputPlanes, plain.Conditioning);
+        Assert.IsFalse(plain.named_parameters().Any(p => p.name.StartsWith("classEmbedding", StringComparison.Ordinal)));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new DcganDiscriminator(10, (DiscriminatorConditioning)5));
+    }
+
+    [TestMethod]
     public void DcganGeneratorOnnxExportMatchesTorchSharpInEvalMode()
     {
         foreach (var (classes, channels) in new[] { (0, DcganGenerator.DefaultBaseChannels), (10, DcganGenerator.DefaultBaseChannels), (10, 16) })

@@ -240,6 +240,36 @@ public sealed class ImageTrainerTests
     }
 
     [TestMethod]
+    public void ProjectionConditionedDcganTrainsDeterministicallyAndItsCheckpointDoesNotResumeAnInputPlaneRun()
+    {
+        var ml = new MLContext(1);
+        var data = ImageTestData.View(ml, 32, withLabels: true);
+        GanOptions Options(string root, DiscriminatorConditioning conditioning) => new()
+        {
+            ModelFolder = Path.Combine(root, "model"), CheckpointFolder = Path.Combine(root, "ckpt"), Architecture = GanArchitecture.Dcgan,
+            GeneratorChannels = 8, LabelColumnName = "Label", ClassCount = 10, DiscriminatorConditioning = conditioning,
+            LatentSize = 8, BatchSize = 16, MaxSteps = 2, Epochs = 1, Seed = 7, ReportEveryNSteps = 0,
+        };
+        string first = ImageTestData.TempFolder("proj-a"), second = ImageTestData.TempFolder("proj-b"), planes = ImageTestData.TempFolder("proj-planes");
+        var a = ml.Generative().Trainers.Gan(Options(first, DiscriminatorConditioning.Projection)).Train(data);
+        var b = ml.Generative().Trainers.Gan(Options(second, DiscriminatorConditioning.Projection)).Train(data);
+        Assert.AreEqual(2, a.Summary.Steps);
+        CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(first, "model", "generator.onnx")), File.ReadAllBytes(Path.Combine(second, "model", "generator.onnx")));
+        // The second step's discriminator loss depends on the discriminator: the two conditionings train differently.
+        var c = ml.Generative().Trainers.Gan(Options(planes, DiscriminatorConditioning.InputPlanes)).Train(data);
+        Assert.AreNotEqual(a.Summary.FinalLosses["Discriminator"], c.Summary.FinalLosses["Discriminator"]);
+
+        // A projection checkpoint cannot continue an input-plane run: the discriminators' weights have other shapes.
+        var resume = Options(first, DiscriminatorConditioning.InputPlanes);
+        resume.Resume = true;
+        resume.MaxSteps = 4;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Generative().Trainers.Gan(resume).Train(data));
+        StringAssert.Contains(e.Message, ":dproj");
+        var invalid = Options(ImageTestData.TempFolder("proj-bad"), (DiscriminatorConditioning)9);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Generative().Trainers.Gan(invalid)).Message, "DiscriminatorConditioning");
+    }
+
+    [TestMethod]
     public void ResumingWithADifferentSeedIsRejected()
     {
         var ml = new MLContext(1);
