@@ -3,7 +3,7 @@
 //       Quantizes a trained GPT-2 folder written by aigc (e.g. artifacts/quickstart/char-gpt/onnx) to q8 and q4 (block 32,
 //       accuracy level 4, and level 0 = fp32 activations) and compares each with fp32: held-out perplexity on Tiny Shakespeare's last 10 % (first --chars
 //       characters of it), greedy agreement over 200 new tokens from three prompts, and the largest logit difference on a prompt.
-//   speed [--new-tokens 64] [--repeats 3] [--threads 0]
+//   speed [--new-tokens 64] [--repeats 3] [--threads 0] [--only fp32,q8-b32,...]
 //       A GPT-2-small-shaped model (12 layers, 768 wide, vocab 50257; random weights, which do not change the speed) in
 //       fp32, q8 and q4: file size, resident memory after load, time to first token of a 16-token prompt and greedy decode
 //       tokens/s at batch 1 and 4. Every variant runs in a fresh child process, interleaved, best of --repeats.
@@ -49,7 +49,7 @@ var variants = new (string Name, BlockQuantizationOptions? Options)[]
 switch (command)
 {
     case "quality": Quality(Opt("--model") ?? throw new ArgumentException("quality needs --model DIR"), Int("--chars", 20_000)); break;
-    case "speed": Speed(Int("--new-tokens", 64), Int("--repeats", 3), Int("--threads", 0)); break;
+    case "speed": Speed(Int("--new-tokens", 64), Int("--repeats", 3), Int("--threads", 0), Opt("--only")); break;
     case "speed-one": SpeedOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
     case "peers": Peers(Int("--new-tokens", 64), Int("--repeats", 3), Int("--threads", 0), Opt("--genai")); break;
     case "raw-one": RawOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
@@ -145,8 +145,16 @@ Dictionary<string, string> EnsureModels(string prefix, Gpt2OnnxLayout layout, IE
     return folders;
 }
 
-void Speed(int newTokens, int repeats, int threads)
+void Speed(int newTokens, int repeats, int threads, string? only)
 {
+    // --only keeps the named variants (fp32 always: the ratios are against it).
+    if (only is not null)
+    {
+        var names = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Append("fp32").ToHashSet();
+        foreach (string n in names.Where(n => variants.All(v => v.Name != n)))
+            throw new ArgumentException($"--only: unknown variant '{n}' (known: {string.Join(", ", variants.Select(v => v.Name))}).");
+        variants = variants.Where(v => names.Contains(v.Name)).ToArray();
+    }
     EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, variants);
     Console.WriteLine($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}; {newTokens} new tokens, best of {repeats}, each run a fresh process");
     var best = new Dictionary<string, double[]>();
