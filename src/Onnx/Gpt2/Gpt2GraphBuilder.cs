@@ -155,23 +155,11 @@ public sealed class Gpt2GraphBuilder
             }
             case Gpt2OnnxLayout.OnnxRuntimeGpt2:
             {
-                var past = new (string, string)[L];
-                var present = new (string, string)[L];
-                string idx0 = g.AddScalar("kv0", 0L), idx1 = g.AddScalar("kv1", 1L);
-                for (int i = 0; i < L; i++)
-                {
-                    past[i] = (g.Apply("Gather", [PastStacked(i), idx0], OnnxAttribute.Int("axis", 0)),
-                               g.Apply("Gather", [PastStacked(i), idx1], OnnxAttribute.Int("axis", 0)));
-                    present[i] = (g.NewName("present_key"), g.NewName("present_value"));
-                }
-                EmitDecoder(g, past, present, Logits);
-                string axis0 = g.AddConstant("axis0", 0);
-                for (int i = 0; i < L; i++)
-                {
-                    string k = g.Apply("Unsqueeze", [present[i].Item1, axis0]);
-                    string v = g.Apply("Unsqueeze", [present[i].Item2, axis0]);
-                    g.AddNode("Concat", [k, v], [PresentStacked(i)], OnnxAttribute.Int("axis", 0));
-                }
+                // The new keys and values are stacked first (a few rows) and appended to the stacked past in one Concat:
+                // the cache is copied once into present_N and once out of it, where splitting the past, appending to
+                // each half and restacking copied it three times.
+                var stacked = Enumerable.Range(0, L).Select(i => (PastStacked(i), PresentStacked(i))).ToArray();
+                EmitDecoder(g, past: null, present: new (string, string)[L], Logits, stacked);
                 g.AddOutput(Logits, OnnxElementType.Float, [Batch, Sequence, V]);
                 for (int i = 0; i < L; i++)
                     g.AddOutput(PresentStacked(i), OnnxElementType.Float, [2, Batch, H, Total, D]);
@@ -267,14 +255,23 @@ public sealed class Gpt2GraphBuilder
     /// <see cref="AttentionMask"/> and the weights by name (from <paramref name="g"/> or an enclosing graph).
     /// With <paramref name="past"/> null the model has no cache and uses the mask's last <c>sequence</c> columns.
     /// </summary>
-    private void EmitDecoder(OnnxGraph g, (string Key, string Value)[]? past, (string Key, string Value)[] present, string logitsName)
+    /// <param name="g">The graph (or If branch) to emit into.</param>
+    /// <param name="past">Per layer the past key and value inputs ([b, H, past, D]); null for a model without a cache.</param>
+    /// <param name="present">Per layer the present key and value output names.</param>
+    /// <param name="logitsName">Name of the logits output.</param>
+    /// <param name="stacked">ONNX Runtime GPT-2 layout: per layer the stacked past input ([2, b, H, past, D]) and the
+    /// stacked present output it writes; <paramref name="past"/> and <paramref name="present"/> are then unused.</param>
+    private void EmitDecoder(OnnxGraph g, (string Key, string Value)[]? past, (string Key, string Value)[] present, string logitsName,
+                             (string Past, string Present)[]? stacked = null)
     {
         int E = _c.EmbeddingSize, H = _c.NumHeads, D = _c.HeadSize;
         string mask = AttentionMask;
+        bool cached = past is not null || stacked is not null;
+        string? kv0 = stacked is null ? null : g.AddScalar("kv0", 0L), kv1 = stacked is null ? null : g.AddScalar("kv1", 1L);
 
         // ---- lengths and the [batch, 1, sequence, total] "may attend" mask, computed once for all layers ----
         string seqLen = g.Apply("Shape", [InputIds], OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2)); // [1]
-        if (past is null)
+        if (!cached)
         {
             string start = g.Apply("Neg", [seqLen]);
             mask = g.Apply("Slice", [mask, start, g.AddConstant("max", long.MaxValue), g.AddConstant("axis1", 1)]);
@@ -318,7 +315,15 @@ public sealed class Gpt2GraphBuilder
             g.AddNode("Split", [qkv, split], [q, k, v], OnnxAttribute.Int("axis", 2));
             string qh = Heads(g, g.Apply("Mul", [q, scale]), headShape);                  // [b, H, S, D]
             string kh, vh;
-            if (past is null)
+            if (stacked is not null)
+            {
+                string newKv = g.Apply("Concat", [g.Apply("Unsqueeze", [Heads(g, k, headShape), axis0]), g.Apply("Unsqueeze", [Heads(g, v, headShape), axis0])],
+                                       OnnxAttribute.Int("axis", 0));                          // [2, b, H, S, D]
+                g.AddNode("Concat", [stacked[i].Past, newKv], [stacked[i].Present], OnnxAttribute.Int("axis", 3));
+                kh = g.Apply("Gather", [stacked[i].Present, kv0!], OnnxAttribute.Int("axis", 0)); // [b, H, T, D]
+                vh = g.Apply("Gather", [stacked[i].Present, kv1!], OnnxAttribute.Int("axis", 0));
+            }
+            else if (past is null)
             {
                 kh = g.AddNode("Transpose", [g.Apply("Reshape", [k, headShape])], [present[i].Key], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
                 vh = g.AddNode("Transpose", [g.Apply("Reshape", [v, headShape])], [present[i].Value], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];

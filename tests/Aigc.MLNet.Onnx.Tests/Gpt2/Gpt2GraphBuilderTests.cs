@@ -131,5 +131,17 @@ public sealed class Gpt2GraphBuilderTests
             AssertClose(reference.Keys[0][j], stacked[j], 1e-5f, $"present_0 key {j}");
             AssertClose(reference.Values[0][j], stacked[reference.Keys[0].Length + j], 1e-5f, $"present_0 value {j}");
         }
+
+        // Each stacked past is read once, by the Concat along the sequence axis that writes its present: the cache is
+        // copied into present_N once per step (not split, appended per half and restacked).
+        var graph = new Gpt2GraphBuilder(w) { UseInt32Inputs = true }.Build(Gpt2OnnxLayout.OnnxRuntimeGpt2).Graph;
+        for (int i = 0; i < L; i++)
+        {
+            var readers = graph.Nodes.Where(n => n.Inputs.Contains($"past_{i}")).ToList();
+            Assert.HasCount(1, readers, $"past_{i} readers");
+            Assert.AreEqual("Concat", readers[0].OpType);
+            CollectionAssert.AreEqual(new[] { $"present_{i}" }, readers[0].Outputs.ToArray());
+            Assert.AreEqual(3L, readers[0].Attributes.Single(a => a.Name == "axis").IntValue);
+        }
     }
 }
