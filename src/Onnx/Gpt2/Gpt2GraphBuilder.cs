@@ -313,32 +313,47 @@ public sealed class Gpt2GraphBuilder
             string qkv = g.Apply("Add", [Linear(g, x, p + "attn.c_attn.weight"), p + "attn.c_attn.bias"]);
             string q = g.NewName("q"), k = g.NewName("k"), v = g.NewName("v");
             g.AddNode("Split", [qkv, split], [q, k, v], OnnxAttribute.Int("axis", 2));
-            string qh = Heads(g, g.Apply("Mul", [q, scale]), headShape);                  // [b, H, S, D]
-            string kh, vh;
+            string qScaled = g.Apply("Mul", [q, scale]);
+            string merged;
             if (stacked is not null)
             {
+                // Stacked cache [2, b, H, T, D]: the new rows are stacked and appended in one Concat, and attention reads
+                // present directly — both matmuls broadcast over the stack (the other half's products are a few extra
+                // multiply-adds, dropped by a Gather on the small result) — so the cache is copied once per step, as in
+                // the Optimum layout, instead of also being split into keys and values and the keys transposed.
                 string newKv = g.Apply("Concat", [g.Apply("Unsqueeze", [Heads(g, k, headShape), axis0]), g.Apply("Unsqueeze", [Heads(g, v, headShape), axis0])],
                                        OnnxAttribute.Int("axis", 0));                          // [2, b, H, S, D]
                 g.AddNode("Concat", [stacked[i].Past, newKv], [stacked[i].Present], OnnxAttribute.Int("axis", 3));
-                kh = g.Apply("Gather", [stacked[i].Present, kv0!], OnnxAttribute.Int("axis", 0)); // [b, H, T, D]
-                vh = g.Apply("Gather", [stacked[i].Present, kv1!], OnnxAttribute.Int("axis", 0));
-            }
-            else if (past is null)
-            {
-                kh = g.AddNode("Transpose", [g.Apply("Reshape", [k, headShape])], [present[i].Key], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
-                vh = g.AddNode("Transpose", [g.Apply("Reshape", [v, headShape])], [present[i].Value], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+                string qT = g.Apply("Transpose", [g.Apply("Reshape", [qScaled, headShape])], OnnxAttribute.Ints("perm", 0, 2, 3, 1)); // [b, H, D, S]
+                string both = g.Apply("MatMul", [stacked[i].Present, g.Apply("Unsqueeze", [qT, axis0])]);                     // [2, b, H, T, S]
+                string scoresT = g.Apply("Gather", [both, kv0!], OnnxAttribute.Int("axis", 0));                                // [b, H, T, S]
+                string stackedScores = g.Apply("Transpose", [scoresT], OnnxAttribute.Ints("perm", 0, 1, 3, 2));               // [b, H, S, T]
+                string stackedProbs = g.Apply("Softmax", [g.Apply("Where", [allowed, stackedScores, minValue])], lastAxis);
+                string ctx2 = g.Apply("MatMul", [g.Apply("Unsqueeze", [stackedProbs, axis0]), stacked[i].Present]);           // [2, b, H, S, D]
+                string stackedCtx = g.Apply("Gather", [ctx2, kv1!], OnnxAttribute.Int("axis", 0));                              // [b, H, S, D]
+                merged = g.Apply("Reshape", [g.Apply("Transpose", [stackedCtx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
             }
             else
             {
-                kh = g.AddNode("Concat", [past[i].Key, Heads(g, k, headShape)], [present[i].Key], OnnxAttribute.Int("axis", 2)).Outputs[0];
-                vh = g.AddNode("Concat", [past[i].Value, Heads(g, v, headShape)], [present[i].Value], OnnxAttribute.Int("axis", 2)).Outputs[0];
+                string qh = Heads(g, qScaled, headShape);                                      // [b, H, S, D]
+                string kh, vh;
+                if (past is null)
+                {
+                    kh = g.AddNode("Transpose", [g.Apply("Reshape", [k, headShape])], [present[i].Key], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+                    vh = g.AddNode("Transpose", [g.Apply("Reshape", [v, headShape])], [present[i].Value], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+                }
+                else
+                {
+                    kh = g.AddNode("Concat", [past[i].Key, Heads(g, k, headShape)], [present[i].Key], OnnxAttribute.Int("axis", 2)).Outputs[0];
+                    vh = g.AddNode("Concat", [past[i].Value, Heads(g, v, headShape)], [present[i].Value], OnnxAttribute.Int("axis", 2)).Outputs[0];
+                }
+                string kt = g.Apply("Transpose", [kh], OnnxAttribute.Ints("perm", 0, 1, 3, 2));  // [b, H, D, T]
+                string scores = g.Apply("MatMul", [qh, kt]);                                     // [b, H, S, T]
+                string masked = g.Apply("Where", [allowed, scores, minValue]);
+                string probs = g.Apply("Softmax", [masked], lastAxis);
+                string ctx = g.Apply("MatMul", [probs, vh]);                                     // [b, H, S, D]
+                merged = g.Apply("Reshape", [g.Apply("Transpose", [ctx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
             }
-            string kt = g.Apply("Transpose", [kh], OnnxAttribute.Ints("perm", 0, 1, 3, 2));  // [b, H, D, T]
-            string scores = g.Apply("MatMul", [qh, kt]);                                     // [b, H, S, T]
-            string masked = g.Apply("Where", [allowed, scores, minValue]);
-            string probs = g.Apply("Softmax", [masked], lastAxis);
-            string ctx = g.Apply("MatMul", [probs, vh]);                                     // [b, H, S, D]
-            string merged = g.Apply("Reshape", [g.Apply("Transpose", [ctx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
             string attn = g.Apply("Add", [Linear(g, merged, p + "attn.c_proj.weight"), p + "attn.c_proj.bias"]);
             h = g.Apply("Add", [h, attn]);
 
