@@ -130,6 +130,12 @@ foreach (var element in document.Elements)
 if (outputPath is not null) WriteAtomically(outputPath, document.ToJupyterJson());
 if (reportPath is not null)
     WriteAtomically(reportPath, JsonSerializer.Serialize(new NotebookReport(notebookPath, !failed, report), new JsonSerializerOptions { WriteIndented = true }));
+// End the process here, without disposing the kernels: once their teardown has run, a finalizer of a native-backed
+// object a cell made (SkiaSharp's, through ScottPlot) could no longer resolve its library and aborted the process
+// (exit 134, DllNotFoundException on the finalizer thread) after every cell had passed. .NET runs no finalizers at exit.
+Console.Out.Flush();
+Console.Error.Flush();
+Environment.Exit(failed ? 1 : 0);
 return failed ? 1 : 0;
 
 static void WriteAtomically(string path, string text)
