@@ -5,17 +5,17 @@ namespace Aigc.MLNet.Bench.Peers;
 /// <summary>Time per decode step spent in one ONNX operator type, from ONNX Runtime's own profiler.</summary>
 internal sealed record OperatorTime(string OpType, double MsPerStep, double Share, int NodesPerStep);
 
-/// <summary>Where a decode step's time goes inside ONNX Runtime (the raw loop, profiled on a session of its own).</summary>
+/// <summary>Where a decode step's time goes inside ONNX Runtime (the raw loop, profiled on a session of its own; either layout).</summary>
 internal sealed record StepProfile(string Model, int Batch, int DecodeSteps, double RunMsPerStep, double NodeMsPerStep, OperatorTime[] Operators, string TraceFile);
 
 internal static class OrtProfile
 {
-    /// <summary>Runs one profiled greedy generation and sums node durations per operator type over the decode steps (the prefill run is left out).</summary>
-    public static StepProfile Measure(BenchModel model, int threads, IReadOnlyList<int> prompt, int batch, int newTokens, string folder)
+    /// <summary>Runs one profiled greedy generation of a GPT-2 file <see cref="RawOrtLoop"/> runs and sums node durations per operator type over the decode steps (the prefill run is left out).</summary>
+    public static StepProfile Measure(string modelName, string modelFile, int vocab, int threads, IReadOnlyList<int> prompt, int batch, int newTokens, string folder)
     {
-        string prefix = Path.Combine(Path.GetFullPath(folder), $"ort-profile-{model.Name}-b{batch}");
+        string prefix = Path.Combine(Path.GetFullPath(folder), $"ort-profile-{modelName}-b{batch}");
         string trace;
-        using (var raw = new RawOrtLoop(model.ModelFile, threads, model.Config.VocabSize, prefix))
+        using (var raw = new RawOrtLoop(modelFile, threads, vocab, prefix))
         {
             raw.Generate(prompt, batch, newTokens);
             trace = raw.EndProfiling();
@@ -43,6 +43,6 @@ internal static class OrtProfile
         var ops = decodeNodes.GroupBy(n => n.Op)
             .Select(g => new OperatorTime(g.Key, g.Sum(n => n.Dur) / 1000.0 / steps, g.Sum(n => n.Dur) / 1000.0 / steps / total, g.Count() / steps))
             .OrderByDescending(o => o.MsPerStep).ToArray();
-        return new StepProfile(model.Name, batch, steps, runs.Skip(1).Average(r => r.Dur) / 1000.0, total, ops, trace);
+        return new StepProfile(modelName, batch, steps, runs.Skip(1).Average(r => r.Dur) / 1000.0, total, ops, trace);
     }
 }

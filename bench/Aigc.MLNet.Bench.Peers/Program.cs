@@ -107,7 +107,7 @@ foreach (string name in settings.Models)
         Log($"{model.Name}: ONNX Runtime profile of the raw loop, batch 1");
         try
         {
-            report.Profile = OrtProfile.Measure(model, settings.Threads, promptIds, 1, Math.Min(settings.NewTokens, 32), settings.Output);
+            report.Profile = OrtProfile.Measure(model.Name, model.ModelFile, model.Config.VocabSize, settings.Threads, promptIds, 1, Math.Min(settings.NewTokens, 32), settings.Output);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {

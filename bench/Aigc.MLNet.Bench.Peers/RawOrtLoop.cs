@@ -4,9 +4,10 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Aigc.MLNet.Bench.Peers;
 
 /// <summary>
-/// The floor of our overhead: a hand-written greedy loop straight on ONNX Runtime over an Optimum-layout GPT-2 file.
-/// The present outputs are fed back as the next step's past inputs (never copied), logits land in one reused buffer,
-/// the next token is an argmax. No logits processors, no tokenizer, no stop checks.
+/// The floor of our overhead: a hand-written greedy loop straight on ONNX Runtime over a GPT-2 file in the Optimum layout
+/// (<c>past_key_values.N.key/value</c>) or ONNX Runtime's GPT-2 layout (stacked <c>past_N</c> [2, b, H, past, D], ids
+/// int32 or int64). The present outputs are fed back as the next step's past inputs (never copied), logits land in one
+/// reused buffer, the next token is an argmax. No logits processors, no tokenizer, no stop checks.
 /// </summary>
 internal sealed class RawOrtLoop : IDisposable
 {
@@ -16,11 +17,13 @@ internal sealed class RawOrtLoop : IDisposable
     private readonly string[] _pastNames;
     private readonly string[] _presentNames;
     private readonly bool _hasPositions;
+    private readonly bool _stacked;
+    private readonly bool _int32Ids;
     private readonly int _heads;
     private readonly int _headSize;
     private readonly int _vocab;
 
-    /// <param name="modelFile">An Optimum-layout GPT-2 .onnx file.</param>
+    /// <param name="modelFile">A GPT-2 .onnx file in the Optimum or the ONNX Runtime GPT-2 layout.</param>
     /// <param name="threads">Intra-op threads.</param>
     /// <param name="vocab">Vocabulary size (logits width).</param>
     /// <param name="profilePrefix">When set, ONNX Runtime's profiler writes a trace starting with this path.</param>
@@ -37,12 +40,21 @@ internal sealed class RawOrtLoop : IDisposable
         var inputs = _session.InputMetadata;
         _pastNames = [.. _session.InputNames.Where(n => n.StartsWith("past_key_values.", StringComparison.Ordinal))];
         _presentNames = [.. _pastNames.Select(n => "present." + n["past_key_values.".Length..])];
+        if (_pastNames.Length == 0)
+        {
+            // ONNX Runtime's GPT-2 layout: past_0, past_1, ... stacking keys and values.
+            _pastNames = [.. _session.InputNames.Where(n => n.StartsWith("past_", StringComparison.Ordinal) && int.TryParse(n.AsSpan(5), out _))];
+            _presentNames = [.. _pastNames.Select(n => "present_" + n[5..])];
+            _stacked = _pastNames.Length > 0;
+        }
         if (_pastNames.Length == 0 || !inputs.ContainsKey("input_ids") || !inputs.ContainsKey("attention_mask"))
-            throw new InvalidDataException($"'{modelFile}' is not an Optimum-layout decoder (inputs: {string.Join(", ", _session.InputNames)}).");
+            throw new InvalidDataException($"'{modelFile}' is neither an Optimum-layout nor an ONNX Runtime GPT-2-layout decoder (inputs: {string.Join(", ", _session.InputNames)}).");
         _hasPositions = inputs.ContainsKey("position_ids");
+        _int32Ids = inputs["input_ids"].ElementDataType == TensorElementType.Int32;
         int[] dims = inputs[_pastNames[0]].Dimensions;
-        _heads = dims[1];
-        _headSize = dims[3];
+        int offset = _stacked ? 1 : 0;
+        _heads = dims[offset + 1];
+        _headSize = dims[offset + 3];
         _vocab = vocab;
     }
 
@@ -69,7 +81,12 @@ internal sealed class RawOrtLoop : IDisposable
         var prefillLogits = new float[batch * p * _vocab];
         var stepLogits = new float[batch * _vocab];
         var generated = new int[newTokens];
-        long[] cacheShape = [batch, _heads, 0, _headSize];
+        long[] cacheShape = _stacked ? [2, batch, _heads, 0, _headSize] : [batch, _heads, 0, _headSize];
+        int lengthAxis = _stacked ? 3 : 2;
+        // int32 copies of the index inputs for files that declare them so (ONNX Runtime's GPT-2 export).
+        int[]? ids32 = _int32Ids ? Array.ConvertAll(ids, v => (int)v) : null, positions32 = _int32Ids ? Array.ConvertAll(positions, v => (int)v) : null;
+        int[]? mask32 = _int32Ids ? Array.ConvertAll(mask, v => (int)v) : null;
+        int[]? step32 = _int32Ids ? new int[batch] : null, stepPositions32 = _int32Ids ? new int[batch] : null;
 
         var past = new OrtValue[_pastNames.Length];
         for (int i = 0; i < past.Length; i++)
@@ -84,16 +101,18 @@ internal sealed class RawOrtLoop : IDisposable
                 OrtValue idsValue, maskValue, positionValue;
                 if (t == 0)
                 {
-                    idsValue = OrtValue.CreateTensorValueFromMemory(ids, [batch, p]);
-                    positionValue = OrtValue.CreateTensorValueFromMemory(positions, [batch, p]);
+                    idsValue = Index(ids, ids32, [batch, p]);
+                    positionValue = Index(positions, positions32, [batch, p]);
                 }
                 else
                 {
-                    idsValue = OrtValue.CreateTensorValueFromMemory(step, [batch, 1]);
-                    positionValue = OrtValue.CreateTensorValueFromMemory(stepPositions, [batch, 1]);
+                    idsValue = Index(step, step32, [batch, 1]);
+                    positionValue = Index(stepPositions, stepPositions32, [batch, 1]);
                 }
                 // Every row's mask is all ones, so the first batch*length entries form a valid [batch, length] tensor.
-                maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, batch * length), [batch, length]);
+                maskValue = mask32 is null
+                    ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, batch * length), [batch, length])
+                    : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask32.AsMemory(0, batch * length), [batch, length]);
                 inputNames[k] = "input_ids"; inputValues[k++] = idsValue;
                 inputNames[k] = "attention_mask"; inputValues[k++] = maskValue;
                 if (_hasPositions) { inputNames[k] = "position_ids"; inputValues[k++] = positionValue; }
@@ -101,7 +120,7 @@ internal sealed class RawOrtLoop : IDisposable
 
                 using var prefillValue = t == 0 ? OrtValue.CreateTensorValueFromMemory(prefillLogits, [batch, p, _vocab]) : null;
                 outputValues[0] = t == 0 ? prefillValue! : stepLogitsValue;
-                cacheShape[2] = length;
+                cacheShape[lengthAxis] = length;
                 var present = new OrtValue[past.Length];
                 for (int i = 0; i < present.Length; i++)
                     outputValues[i + 1] = present[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, cacheShape);
@@ -131,6 +150,7 @@ internal sealed class RawOrtLoop : IDisposable
                     int token = ArgMax(row);
                     step[r] = token;
                     stepPositions[r] = length;
+                    if (step32 is not null) { step32[r] = token; stepPositions32![r] = length; }
                     if (r == 0) generated[t] = token;
                 }
             }
@@ -141,6 +161,9 @@ internal sealed class RawOrtLoop : IDisposable
         }
         return generated;
     }
+
+    private static OrtValue Index(long[] values, int[]? values32, long[] shape) =>
+        values32 is null ? OrtValue.CreateTensorValueFromMemory(values, shape) : OrtValue.CreateTensorValueFromMemory(values32, shape);
 
     /// <summary>Index of the largest value, the first one on ties (as torch.argmax and transformers.js).</summary>
     internal static int ArgMax(ReadOnlySpan<float> values)

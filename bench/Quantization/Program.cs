@@ -15,8 +15,17 @@
 //       built first with `dotnet build bench/OrtGenAi -c Release` unless --genai names its .dll). Every cell runs in a
 //       fresh child process, interleaved, best of --repeats; a cell that fails shows the first line of its stderr. The
 //       batch-1 greedy ids of every cell are checked against engine-optimum's of the same weights.
+//   profile [--precision fp32|q8-auto|q4-auto] [--new-tokens 64] [--batch 1] [--threads 0]
+//       ONNX Runtime's profiler on the raw loop over the same weights in both layouts (Optimum, ORT GPT-2): milliseconds
+//       per decode step by operator type side by side, with the number of nodes of each type that ran per step (the
+//       graphs after ONNX Runtime's fusions). Where the stacked layout's time goes.
+//   layouts [--rounds 6] [--precisions fp32,q8-auto,q4-auto] [--new-tokens 64] [--threads 0]
+//       The two layouts of the same weights, engine and raw loop on each: the four children interleaved round by round,
+//       and per precision the median over rounds of the ratio ORT GPT-2 / Optimum (and its range), batch 1 and 4, and of
+//       the engine against the raw loop on each file (decode rate and time to first token).
 //   speed-one FOLDER | raw-one MODEL.onnx  [--new-tokens 64] [--threads 0]
-//       The children: one line "0 <rss MB after load> <ttft ms> <tok/s batch 1> <tok/s batch 4>" on stdout.
+//       The children: one line "0 <rss MB after load> <ttft ms> <tok/s batch 1> <tok/s batch 4>" on stdout. raw-one
+//       takes either layout.
 // Usage: dotnet run -c Release --project bench/Quantization -- <command> [options]
 using System.Diagnostics;
 using System.Globalization;
@@ -53,6 +62,8 @@ switch (command)
     case "speed-one": SpeedOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
     case "peers": Peers(Int("--new-tokens", 64), Int("--repeats", 3), Int("--threads", 0), Opt("--genai")); break;
     case "raw-one": RawOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
+    case "layouts": Layouts(Int("--rounds", 6), Opt("--precisions") ?? "fp32,q8-auto,q4-auto", Int("--new-tokens", 64), Int("--threads", 0)); break;
+    case "profile": Profile(Opt("--precision") ?? "fp32", Int("--new-tokens", 64), Int("--batch", 1), Int("--threads", 0)); break;
     default: Console.Error.WriteLine("commands: quality --model DIR | speed | peers"); return 2;
 }
 return 0;
@@ -112,6 +123,7 @@ Dictionary<string, string> EnsureModels(string prefix, Gpt2OnnxLayout layout, IE
         if (Directory.Exists(folder)) Directory.Delete(folder, true);
         File.Delete(folder + ".build");
     }
+    Directory.CreateDirectory(cacheRoot);
     string fp32 = Path.Combine(cacheRoot, prefix + "fp32");
     bool fp32Rewritten = false;
     if (!Current(fp32))
@@ -253,11 +265,133 @@ void RawOne(string modelFile, int newTokens, int threads)
     if (args.Contains("--check")) Console.Error.WriteLine("greedy-ids: " + string.Join(' ', greedy!));
 }
 
+// The library's defaults for q8 and q4 (automatic block size: 128 for GPT-2's width; accuracy level 4) and fp32.
+(string Name, BlockQuantizationOptions? Options)[] DefaultPrecisions() =>
+    [variants[0], ("q8-auto", new BlockQuantizationOptions { Bits = 8 }), ("q4-auto", new BlockQuantizationOptions { Bits = 4 })];
+
+// One child ("speed-one FOLDER" or "raw-one MODEL") in a fresh process: its five figures, or null with the reason on stderr.
+double[]? RunChild(string command, string target, int newTokens, int threads)
+{
+    string self = Environment.ProcessPath!;
+    var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(Program).Assembly.Location);
+    foreach (string a in new[] { command, target, "--new-tokens", newTokens.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
+        start.ArgumentList.Add(a);
+    using var child = Process.Start(start)!;
+    var errors = child.StandardError.ReadToEndAsync();
+    string line = child.StandardOutput.ReadToEnd().Trim();
+    child.WaitForExit();
+    var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    if (child.ExitCode == 0 && fields.Length == 5) return fields.Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+    Console.Error.WriteLine($"{command} {target} failed (exit {child.ExitCode}): {errors.Result.Split('\n').FirstOrDefault()}");
+    return null;
+}
+
+// This library writes the ORT GPT-2 layout's model.onnx at the top of the folder (as ONNX Runtime GenAI reads it).
+static string ModelFile(string folder) =>
+    File.Exists(Path.Combine(folder, "onnx", "model.onnx")) ? Path.Combine(folder, "onnx", "model.onnx") : Path.Combine(folder, "model.onnx");
+
+void Layouts(int rounds, string precisionList, int newTokens, int threads)
+{
+    var known = DefaultPrecisions();
+    var chosen = precisionList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(n => known.Any(p => p.Name == n) ? known.First(p => p.Name == n)
+            : throw new ArgumentException($"--precisions: unknown '{n}' (known: {string.Join(", ", known.Select(k => k.Name))})."))
+        .ToArray();
+    var optimum = EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, chosen);
+    var ortGpt2 = EnsureModels("gpt2-small-ortgpt2-", Gpt2OnnxLayout.OnnxRuntimeGpt2, chosen);
+    Console.WriteLine($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}; {newTokens} new tokens, "
+        + $"{rounds} rounds, each cell a fresh process, the four cells of a precision interleaved in every round");
+    string[] cells = ["engine-optimum", "engine-ortgpt2", "raw-optimum", "raw-ortgpt2"];
+    var results = new Dictionary<(string Precision, string Cell), List<double[]>>();
+    for (int r = 0; r < rounds; r++)
+        foreach (var (precision, _) in chosen)
+            foreach (string cell in cells)
+            {
+                string folder = cell.EndsWith("optimum", StringComparison.Ordinal) ? optimum[precision] : ortGpt2[precision];
+                var v = cell.StartsWith("engine", StringComparison.Ordinal)
+                    ? RunChild("speed-one", folder, newTokens, threads)
+                    : RunChild("raw-one", ModelFile(folder), newTokens, threads);
+                if (v is null) continue;
+                if (!results.TryGetValue((precision, cell), out var list)) results[(precision, cell)] = list = [];
+                list.Add(v);
+            }
+    static double Median(IEnumerable<double> values)
+    {
+        var a = values.OrderBy(x => x).ToArray();
+        return a.Length == 0 ? double.NaN : a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
+    }
+    Console.WriteLine("| weights | runtime | time to first token: Optimum / ORT GPT-2, median (best) | decode tok/s batch 1, median (best) | batch 4 | ORT GPT-2 / Optimum per round, batch 1: median (range) | batch 4 |");
+    Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var (precision, _) in chosen)
+        foreach (string runtime in new[] { "engine", "raw loop" })
+        {
+            string key = runtime == "engine" ? "engine" : "raw";
+            results.TryGetValue((precision, key + "-optimum"), out var a);
+            results.TryGetValue((precision, key + "-ortgpt2"), out var b);
+            if (a is null || b is null || a.Count != b.Count) { Console.WriteLine($"| {precision} | {runtime} | failed rounds: see stderr | | | | |"); continue; }
+            string Ratios(int field)
+            {
+                var ratios = a.Zip(b, (x, y) => y[field] / x[field]).ToArray();
+                return F($"{Median(ratios):F3} ({ratios.Min():F2}–{ratios.Max():F2})");
+            }
+            string Rates(List<double[]> list, int field) => F($"{Median(list.Select(v => v[field])):F1} ({list.Max(v => v[field]):F1})");
+            string Ttft(List<double[]> list) => F($"{Median(list.Select(v => v[2])):F1} ({list.Min(v => v[2]):F1}) ms");
+            Console.WriteLine($"| {precision} | {runtime} | {Ttft(a)} / {Ttft(b)} | {Rates(a, 3)} / {Rates(b, 3)} | {Rates(a, 4)} / {Rates(b, 4)} | {Ratios(3)} | {Ratios(4)} |");
+        }
+    // The engine against the raw loop on the same file, round by round (time to first token: raw / engine, so above 1 means the engine is faster).
+    Console.WriteLine();
+    Console.WriteLine("| weights | layout | engine / raw loop decode per round, batch 1: median (range) | batch 4 | time to first token, raw / engine: median (range) |");
+    Console.WriteLine("| --- | --- | --- | --- | --- |");
+    foreach (var (precision, _) in chosen)
+        foreach (string layout in new[] { "optimum", "ortgpt2" })
+        {
+            if (!results.TryGetValue((precision, "engine-" + layout), out var e) || !results.TryGetValue((precision, "raw-" + layout), out var w) || e.Count != w.Count) continue;
+            string Ratios(Func<double[], double[], double> ratio)
+            {
+                var r = e.Zip(w, ratio).ToArray();
+                return F($"{Median(r):F3} ({r.Min():F2}–{r.Max():F2})");
+            }
+            Console.WriteLine($"| {precision} | {layout} | {Ratios((x, y) => x[3] / y[3])} | {Ratios((x, y) => x[4] / y[4])} | {Ratios((x, y) => y[2] / x[2])} |");
+        }
+}
+
+void Profile(string precision, int newTokens, int batch, int threads)
+{
+    var chosen = DefaultPrecisions().Where(p => p.Name == precision).ToArray();
+    if (chosen.Length == 0) throw new ArgumentException($"--precision: expected one of {string.Join(", ", DefaultPrecisions().Select(p => p.Name))}, got '{precision}'.");
+    var layouts = new (string Name, string Folder)[]
+    {
+        ("optimum", EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, chosen)[precision]),
+        ("ortgpt2", EnsureModels("gpt2-small-ortgpt2-", Gpt2OnnxLayout.OnnxRuntimeGpt2, chosen)[precision]),
+    };
+    string output = Path.Combine(cacheRoot, "profiles");
+    Directory.CreateDirectory(output);
+    var prompt = Enumerable.Range(0, 16).Select(i => (i * 7919 + 13) % 50000).ToArray();
+    Console.WriteLine($"{DateTime.UtcNow:u}, load {File.ReadAllText("/proc/loadavg").Trim()}; raw loop, {precision}, batch {batch}, 16-token prompt, {newTokens} new tokens, ONNX Runtime profiler on");
+    var profiles = new List<Aigc.MLNet.Bench.Peers.StepProfile>();
+    foreach (var (name, folder) in layouts)
+    {
+        string model = ModelFile(folder);
+        // The profile counts the decode steps only (the prefill run is left out).
+        profiles.Add(Aigc.MLNet.Bench.Peers.OrtProfile.Measure($"{name}-{precision}", model, Gpt2Config.Small.VocabSize, threads, prompt, batch, newTokens, output));
+    }
+    Console.WriteLine($"| operator | {string.Join(" | ", layouts.Select(l => l.Name + " ms/step | nodes"))} |");
+    Console.WriteLine($"| --- |{string.Concat(Enumerable.Repeat(" ---: | ---: |", layouts.Length))}");
+    var ops = profiles.SelectMany(p => p.Operators).GroupBy(o => o.OpType).OrderByDescending(g => g.Max(o => o.MsPerStep)).Select(g => g.Key);
+    foreach (string op in ops)
+    {
+        var cells = profiles.Select(p => p.Operators.FirstOrDefault(o => o.OpType == op) is { } o ? F($"{o.MsPerStep:F3} | {o.NodesPerStep}") : "0 | 0");
+        Console.WriteLine($"| {op} | {string.Join(" | ", cells)} |");
+    }
+    Console.WriteLine($"| all nodes | {string.Join(" | ", profiles.Select(p => F($"{p.NodeMsPerStep:F3} | {p.Operators.Sum(o => o.NodesPerStep)}")))} |");
+    Console.WriteLine($"| model_run | {string.Join(" | ", profiles.Select(p => F($"{p.RunMsPerStep:F3} |")))} |");
+    Console.WriteLine("Traces: " + string.Join(", ", profiles.Select(p => p.TraceFile)));
+}
+
 void Peers(int newTokens, int repeats, int threads, string? genaiDll)
 {
-    // fp32 and the library's defaults for q8 and q4 (automatic block size: 128 for this width; accuracy level 4).
-    (string Name, BlockQuantizationOptions? Options)[] precisions =
-        [variants[0], ("q8-auto", new BlockQuantizationOptions { Bits = 8 }), ("q4-auto", new BlockQuantizationOptions { Bits = 4 })];
+    var precisions = DefaultPrecisions();
     var optimum = EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, precisions);
     var ortGpt2 = EnsureModels("gpt2-small-ortgpt2-", Gpt2OnnxLayout.OnnxRuntimeGpt2, precisions);
     genaiDll ??= BuildGenAi();

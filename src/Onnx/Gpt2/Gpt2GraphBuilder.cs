@@ -36,6 +36,12 @@ public sealed class Gpt2GraphBuilder
     /// </summary>
     public BlockQuantizationOptions? Quantization { get; init; }
 
+    /// <summary>
+    /// Writes each Conv1D layer (c_attn, attn.c_proj, c_fc, mlp.c_proj) of an fp32 model as Reshape → Gemm(x, W, b) →
+    /// Reshape, the form PyTorch's exporter gives Hugging Face's GPT-2: tests use it to stand for an Optimum export.
+    /// </summary>
+    internal bool ConvLayersAsGemm { get; init; }
+
     /// <summary>After <c>Build</c>: <see cref="Quantization"/> with its block size chosen (null when not quantizing).</summary>
     public BlockQuantizationOptions? ResolvedQuantization { get; private set; }
 
@@ -224,6 +230,22 @@ public sealed class Gpt2GraphBuilder
         return output;
     }
 
+    /// <summary>
+    /// x · W + b for the Conv1D layer <paramref name="layer"/>: MatMul (or MatMulNBits) and Add, or, with
+    /// <see cref="ConvLayersAsGemm"/>, the rows flattened into one Gemm with the bias as C, as PyTorch exports
+    /// Hugging Face's Conv1D (<c>torch.addmm</c>).
+    /// </summary>
+    private string Affine(OnnxGraph g, string x, string layer)
+    {
+        if (!ConvLayersAsGemm || _quantized.ContainsKey(layer + ".weight"))
+            return g.Apply("Add", [Linear(g, x, layer + ".weight"), layer + ".bias"]);
+        string rows = g.Apply("Reshape", [x, g.AddConstant("rows_shape", -1, _weights.Get(layer + ".weight").Length / _weights.Get(layer + ".bias").Length)]);
+        string product = g.Apply("Gemm", [rows, layer + ".weight", layer + ".bias"]);
+        string shape = g.Apply("Concat", [g.Apply("Shape", [x], OnnxAttribute.Int("start", 0), OnnxAttribute.Int("end", 2)), g.AddConstant("out_width", _weights.Get(layer + ".bias").Length)],
+            OnnxAttribute.Int("axis", 0));
+        return g.Apply("Reshape", [product, shape]);
+    }
+
     private OnnxGraph Branch(string name, (string, string)[]? past)
     {
         var sub = new OnnxGraph(name);
@@ -268,6 +290,8 @@ public sealed class Gpt2GraphBuilder
         string mask = AttentionMask;
         bool cached = past is not null || stacked is not null;
         string? kv0 = stacked is null ? null : g.AddScalar("kv0", 0L), kv1 = stacked is null ? null : g.AddScalar("kv1", 1L);
+        string? kv1Start = stacked is null ? null : g.AddConstant("kv_start", 1), kvEnd = stacked is null ? null : g.AddConstant("kv_end", 3);
+        string? qkvHeadShape = stacked is null ? null : g.AddConstant("qkv_head_shape", 0, 0, 3, H, D);
 
         // ---- lengths and the [batch, 1, sequence, total] "may attend" mask, computed once for all layers ----
         string seqLen = g.Apply("Shape", [InputIds], OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2)); // [1]
@@ -296,9 +320,9 @@ public sealed class Gpt2GraphBuilder
         string pos = g.Apply("Gather", ["transformer.wpe.weight", PositionIds], OnnxAttribute.Int("axis", 0));
         string h = g.Apply("Add", [tok, pos]);                                            // [b, S, E]
 
-        string headShape = g.AddConstant("head_shape", 0, 0, H, D);
+        string? headShape = stacked is null ? g.AddConstant("head_shape", 0, 0, H, D) : null;
         string mergedShape = g.AddConstant("merged_shape", 0, 0, E);
-        string split = g.AddConstant("qkv_split", E, E, E);
+        string? split = stacked is null ? g.AddConstant("qkv_split", E, E, E) : null;
         string scale = g.AddScalar("scale", 1f / MathF.Sqrt(D));
         string half = g.AddScalar("half", 0.5f), oneF = g.AddScalar("one_f", 1f);
         string geluA = g.AddScalar("gelu_a", 0.044715f), geluC = g.AddScalar("gelu_c", MathF.Sqrt(2f / MathF.PI));
@@ -310,42 +334,43 @@ public sealed class Gpt2GraphBuilder
             string p = Gpt2Weights.LayerPrefix(i);
             // attention
             string x = g.Apply("LayerNormalization", [h, p + "ln_1.weight", p + "ln_1.bias"], lastAxis, eps);
-            string qkv = g.Apply("Add", [Linear(g, x, p + "attn.c_attn.weight"), p + "attn.c_attn.bias"]);
-            string q = g.NewName("q"), k = g.NewName("k"), v = g.NewName("v");
-            g.AddNode("Split", [qkv, split], [q, k, v], OnnxAttribute.Int("axis", 2));
-            string qScaled = g.Apply("Mul", [q, scale]);
+            string qkv = Affine(g, x, p + "attn.c_attn");
             string merged;
             if (stacked is not null)
             {
-                // Stacked cache [2, b, H, T, D]: the new rows are stacked and appended in one Concat, and attention reads
-                // present directly — both matmuls broadcast over the stack (the other half's products are a few extra
-                // multiply-adds, dropped by a Gather on the small result) — so the cache is copied once per step, as in
-                // the Optimum layout, instead of also being split into keys and values and the keys transposed.
-                string newKv = g.Apply("Concat", [g.Apply("Unsqueeze", [Heads(g, k, headShape), axis0]), g.Apply("Unsqueeze", [Heads(g, v, headShape), axis0])],
-                                       OnnxAttribute.Int("axis", 0));                          // [2, b, H, S, D]
+                // Stacked cache [2, b, H, T, D]: one Reshape and Transpose turn qkv into [3, b, H, S, D], whose last two
+                // thirds are the new rows appended to the past in one Concat; attention then reads present directly.
+                // Both matmuls broadcast over the stack and a Gather keeps the half that counts from their small results
+                // (the other half doubles attention's multiply-adds, a small cost next to the weights' at one new token;
+                // ONNX Runtime folds the keys' transpose into the matmul), so the cache is copied once per step and no
+                // node splits it or restacks it.
+                string qkvHeads = g.Apply("Transpose", [g.Apply("Reshape", [qkv, qkvHeadShape!])], OnnxAttribute.Ints("perm", 2, 0, 3, 1, 4)); // [3, b, H, S, D]
+                string newKv = g.Apply("Slice", [qkvHeads, kv1Start!, kvEnd!, axis0]);                                      // [2, b, H, S, D]
                 g.AddNode("Concat", [stacked[i].Past, newKv], [stacked[i].Present], OnnxAttribute.Int("axis", 3));
-                string qT = g.Apply("Transpose", [g.Apply("Reshape", [qScaled, headShape])], OnnxAttribute.Ints("perm", 0, 2, 3, 1)); // [b, H, D, S]
-                string both = g.Apply("MatMul", [stacked[i].Present, g.Apply("Unsqueeze", [qT, axis0])]);                     // [2, b, H, T, S]
-                string scoresT = g.Apply("Gather", [both, kv0!], OnnxAttribute.Int("axis", 0));                                // [b, H, T, S]
-                string stackedScores = g.Apply("Transpose", [scoresT], OnnxAttribute.Ints("perm", 0, 1, 3, 2));               // [b, H, S, T]
-                string stackedProbs = g.Apply("Softmax", [g.Apply("Where", [allowed, stackedScores, minValue])], lastAxis);
-                string ctx2 = g.Apply("MatMul", [g.Apply("Unsqueeze", [stackedProbs, axis0]), stacked[i].Present]);           // [2, b, H, S, D]
-                string stackedCtx = g.Apply("Gather", [ctx2, kv1!], OnnxAttribute.Int("axis", 0));                              // [b, H, S, D]
-                merged = g.Apply("Reshape", [g.Apply("Transpose", [stackedCtx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
+                string qh = g.Apply("Mul", [g.Apply("Gather", [qkvHeads, kv0!], OnnxAttribute.Int("axis", 0)), scale]);      // [b, H, S, D]
+                string keysT = g.Apply("Transpose", [stacked[i].Present], OnnxAttribute.Ints("perm", 0, 1, 2, 4, 3));       // [2, b, H, D, T]
+                string both = g.Apply("MatMul", [qh, keysT]);                                                                // [2, b, H, S, T]
+                string scores = g.Apply("Gather", [both, kv0!], OnnxAttribute.Int("axis", 0));                               // [b, H, S, T]
+                string probs = g.Apply("Softmax", [g.Apply("Where", [allowed, scores, minValue])], lastAxis);
+                string ctx2 = g.Apply("MatMul", [probs, stacked[i].Present]);                                                 // [2, b, H, S, D]
+                string ctx = g.Apply("Gather", [ctx2, kv1!], OnnxAttribute.Int("axis", 0));                                   // [b, H, S, D]
+                merged = g.Apply("Reshape", [g.Apply("Transpose", [ctx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
             }
             else
             {
-                string qh = Heads(g, qScaled, headShape);                                      // [b, H, S, D]
+                string q = g.NewName("q"), k = g.NewName("k"), v = g.NewName("v");
+                g.AddNode("Split", [qkv, split!], [q, k, v], OnnxAttribute.Int("axis", 2));
+                string qh = Heads(g, g.Apply("Mul", [q, scale]), headShape!);                                      // [b, H, S, D]
                 string kh, vh;
                 if (past is null)
                 {
-                    kh = g.AddNode("Transpose", [g.Apply("Reshape", [k, headShape])], [present[i].Key], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
-                    vh = g.AddNode("Transpose", [g.Apply("Reshape", [v, headShape])], [present[i].Value], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+                    kh = g.AddNode("Transpose", [g.Apply("Reshape", [k, headShape!])], [present[i].Key], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
+                    vh = g.AddNode("Transpose", [g.Apply("Reshape", [v, headShape!])], [present[i].Value], OnnxAttribute.Ints("perm", 0, 2, 1, 3)).Outputs[0];
                 }
                 else
                 {
-                    kh = g.AddNode("Concat", [past[i].Key, Heads(g, k, headShape)], [present[i].Key], OnnxAttribute.Int("axis", 2)).Outputs[0];
-                    vh = g.AddNode("Concat", [past[i].Value, Heads(g, v, headShape)], [present[i].Value], OnnxAttribute.Int("axis", 2)).Outputs[0];
+                    kh = g.AddNode("Concat", [past[i].Key, Heads(g, k, headShape!)], [present[i].Key], OnnxAttribute.Int("axis", 2)).Outputs[0];
+                    vh = g.AddNode("Concat", [past[i].Value, Heads(g, v, headShape!)], [present[i].Value], OnnxAttribute.Int("axis", 2)).Outputs[0];
                 }
                 string kt = g.Apply("Transpose", [kh], OnnxAttribute.Ints("perm", 0, 1, 3, 2));  // [b, H, D, T]
                 string scores = g.Apply("MatMul", [qh, kt]);                                     // [b, H, S, T]
@@ -354,16 +379,16 @@ public sealed class Gpt2GraphBuilder
                 string ctx = g.Apply("MatMul", [probs, vh]);                                     // [b, H, S, D]
                 merged = g.Apply("Reshape", [g.Apply("Transpose", [ctx], OnnxAttribute.Ints("perm", 0, 2, 1, 3)), mergedShape]);
             }
-            string attn = g.Apply("Add", [Linear(g, merged, p + "attn.c_proj.weight"), p + "attn.c_proj.bias"]);
+            string attn = Affine(g, merged, p + "attn.c_proj");
             h = g.Apply("Add", [h, attn]);
 
             // MLP with gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
             string y = g.Apply("LayerNormalization", [h, p + "ln_2.weight", p + "ln_2.bias"], lastAxis, eps);
-            string fc = g.Apply("Add", [Linear(g, y, p + "mlp.c_fc.weight"), p + "mlp.c_fc.bias"]);
+            string fc = Affine(g, y, p + "mlp.c_fc");
             string cube = g.Apply("Mul", [g.Apply("Mul", [fc, fc]), fc]);
             string inner = g.Apply("Mul", [g.Apply("Add", [fc, g.Apply("Mul", [cube, geluA])]), geluC]);
             string gelu = g.Apply("Mul", [g.Apply("Mul", [fc, half]), g.Apply("Add", [g.Apply("Tanh", [inner]), oneF])]);
-            string mlp = g.Apply("Add", [Linear(g, gelu, p + "mlp.c_proj.weight"), p + "mlp.c_proj.bias"]);
+            string mlp = Affine(g, gelu, p + "mlp.c_proj");
             h = g.Apply("Add", [h, mlp]);
         }
 

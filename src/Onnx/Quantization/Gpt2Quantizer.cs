@@ -76,7 +76,7 @@ public static class Gpt2Quantizer
     }
 
     /// <summary>
-    /// A model this library did not write (a Hugging Face Optimum export): its MatMul weights are quantized in place in the
+    /// A model this library did not write (a Hugging Face Optimum export): its MatMul and Gemm weights are quantized in place in the
     /// graph (<see cref="OnnxGraphQuantizer"/>); the token embedding stays fp32.
     /// </summary>
     private static string QuantizeForeign(string source, string output, string modelPath, BlockQuantizationOptions options, OnnxInitializerReader initializers)
@@ -91,8 +91,8 @@ public static class Gpt2Quantizer
         {
             File.WriteAllBytes(newModel, rewritten.Model);
             Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), rewritten.Options,
-                quantized: $"{rewritten.Quantized} MatMul weights of a graph written elsewhere",
-                fp32: rewritten.LeftFp32.Count == 0 ? "embedding lookups and every other tensor" : $"embedding lookups, every other tensor, and the MatMul weights {string.Join(", ", rewritten.LeftFp32)}");
+                quantized: $"{rewritten.Quantized} MatMul/Gemm weights of a graph written elsewhere",
+                fp32: rewritten.LeftFp32.Count == 0 ? "embedding lookups and every other tensor" : $"embedding lookups, every other tensor, and the MatMul/Gemm weights {string.Join(", ", rewritten.LeftFp32)}");
         });
     }
 

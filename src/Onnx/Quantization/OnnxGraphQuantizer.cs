@@ -5,16 +5,20 @@ namespace Aigc.MLNet.Onnx.Quantization;
 
 /// <summary>
 /// Weight-only block quantization of an ONNX file this library did not write (a Hugging Face Optimum export, say):
-/// every <c>MatMul</c> whose right-hand side is a 2-D fp32 initializer of the main graph becomes
-/// <c>com.microsoft.MatMulNBits</c> over the quantized weight. Everything else is copied field by field as it is in the
-/// file, so operators, names, shapes and metadata this class does not know survive unchanged.
+/// every <c>MatMul</c> and <c>Gemm</c> whose right-hand side is a 2-D fp32 initializer of the main graph becomes
+/// <c>com.microsoft.MatMulNBits</c> over the quantized weight (a Gemm's bias, C, is then added by an <c>Add</c> node).
+/// PyTorch exports Hugging Face's GPT-2 <c>Conv1D</c> layers (<c>torch.addmm</c>) as Gemm over an [in, out] weight, and
+/// the untied or transposed heads as MatMul. Everything else is copied field by field as it is in the file, so
+/// operators, names, shapes and metadata this class does not know survive unchanged.
 /// </summary>
 /// <remarks>
 /// Walked protocol-buffer fields (onnx.proto): ModelProto graph = 7, opset_import = 8, metadata_props = 14; GraphProto
-/// node = 1, initializer = 5, input = 11; NodeProto input = 1, op_type = 4, attribute = 5, domain = 7; AttributeProto
-/// g = 6, graphs = 11 (subgraphs, e.g. the <c>If</c> branches of a merged decoder, whose MatMuls read the main graph's
-/// initializers); TensorProto dims = 1, data_type = 2, name = 8, raw_data = 9, external_data = 13, data_location = 14.
-/// A weight is quantized only when every use of it is such a MatMul, it is not also a graph input (which a caller could
+/// node = 1, initializer = 5, input = 11; NodeProto input = 1, output = 2, name = 3, op_type = 4, attribute = 5,
+/// domain = 7; AttributeProto name = 1, f = 2, i = 3, g = 6, graphs = 11 (subgraphs, e.g. the <c>If</c> branches of a
+/// merged decoder, whose MatMuls read the main graph's initializers); TensorProto dims = 1, data_type = 2, name = 8,
+/// raw_data = 9, external_data = 13, data_location = 14.
+/// A weight is quantized only when every use of it is such a MatMul or a Gemm computing A·B + C or A·Bᵀ + C (transA 0,
+/// alpha and beta 1) — all reading it the same way round —, it is not also a graph input (which a caller could
 /// override), and its input dimension K is a multiple of the block size. Embedding lookups (Gather) stay fp32 here:
 /// which Gather reads a tied head is only known for graphs this library wrote. Initializers kept in external data are
 /// written inline, so the output is one self-contained file (at most 2 GB, the protocol-buffer limit).
@@ -26,12 +30,12 @@ internal static class OnnxGraphQuantizer
     /// <summary>What <see cref="Rewrite"/> did.</summary>
     /// <param name="Model">The new model's bytes.</param>
     /// <param name="Quantized">Weights quantized.</param>
-    /// <param name="LeftFp32">MatMul weights left fp32 (other uses, a graph input, or K not a multiple of the block), by name.</param>
+    /// <param name="LeftFp32">MatMul/Gemm weights left fp32 (other uses, a graph input, or K not a multiple of the block), by name.</param>
     /// <param name="Options">The options used, with an automatic block size chosen.</param>
     public sealed record Result(byte[] Model, int Quantized, IReadOnlyList<string> LeftFp32, BlockQuantizationOptions Options);
 
     /// <summary>Rewrites <paramref name="modelPath"/> with MatMulNBits weights.</summary>
-    /// <exception cref="InvalidDataException">The file is not a well-formed ONNX model, has no MatMul weight to quantize, or would exceed 2 GB.</exception>
+    /// <exception cref="InvalidDataException">The file is not a well-formed ONNX model, has no MatMul or Gemm weight to quantize, or would exceed 2 GB.</exception>
     /// <param name="modelPath">The ONNX file.</param>
     /// <param name="options">Bits, block size, symmetry, accuracy level.</param>
     /// <param name="initializers">The file's initializers when the caller has read them already.</param>
@@ -55,14 +59,16 @@ internal static class OnnxGraphQuantizer
             throw new InvalidDataException($"'{modelPath}' is not a well-formed ONNX model (truncated or corrupt protocol buffer).", e);
         }
 
-        // A weight qualifies when it is a main-graph fp32 matrix and every node that reads it is a MatMul reading it as B.
+        // A weight qualifies when it is a main-graph fp32 matrix and every node that reads it is a MatMul or a plain Gemm
+        // reading it as B, all the same way round.
         var weights = (initializers ?? OnnxInitializerReader.Read(modelPath)).FloatInitializers;
+        long InputSize(string name, long[] dims) => scan.TransposedWeights.Contains(name) ? dims[1] : dims[0];
         if (options.BlockSize == BlockQuantizationOptions.Automatic)
         {
             // Automatic: the size that lets the most weights be quantized (their K a multiple of it), the largest on ties.
             var sizes = scan.MatMulWeights
                 .Where(n => scan.Initializers.Contains(n) && !scan.OtherUses.Contains(n) && !scan.GraphInputs.Contains(n))
-                .Select(n => weights.TryGetValue(n, out var t) && t.Dims.Length == 2 ? t.Dims[0] : 0).Where(k => k > 0).ToArray();
+                .Select(n => weights.TryGetValue(n, out var t) && t.Dims.Length == 2 ? InputSize(n, t.Dims) : 0).Where(k => k > 0).ToArray();
             int chosen = BlockQuantizationOptions.AutomaticSizes.OrderByDescending(b => sizes.Count(k => k % b == 0)).ThenByDescending(b => b).First();
             options = options.Clone();
             options.BlockSize = chosen;
@@ -74,13 +80,15 @@ internal static class OnnxGraphQuantizer
             if (!scan.Initializers.Contains(name)) continue;   // an activation (attention's K or V), not a weight
             bool onlyMatMul = scan.OtherUses.Contains(name) is false;
             if (!weights.TryGetValue(name, out var w) || w.Dims.Length != 2 || !onlyMatMul || scan.GraphInputs.Contains(name)
-                || w.Dims[0] % options.BlockSize != 0)
+                || InputSize(name, w.Dims) % options.BlockSize != 0)
             {
                 leftFp32.Add(name);
                 continue;
             }
-            int k = checked((int)w.Dims[0]), n = checked((int)w.Dims[1]);
-            var q = BlockQuantizer.QuantizeKxN(w.Data, k, n, options);
+            // B as [K, N] (MatMul, Gemm) or as [N, K] (Gemm with transB, e.g. a head stored as the embedding's rows).
+            bool transposed = scan.TransposedWeights.Contains(name);
+            int k = checked((int)InputSize(name, w.Dims)), n = checked((int)(transposed ? w.Dims[0] : w.Dims[1]));
+            var q = transposed ? BlockQuantizer.QuantizeRows(w.Data, n, k, options) : BlockQuantizer.QuantizeKxN(w.Data, k, n, options);
             string stem = Unique(scan, name);
             quantized[name] = new Replacement(
                 OnnxTensor.Create<byte>(stem + "_Q" + options.Bits, q.Data, [q.N, q.BlocksPerRow, q.BlobSize]),
@@ -91,10 +99,10 @@ internal static class OnnxGraphQuantizer
         int constantWeights = scan.MatMulWeights.Count(scan.Initializers.Contains);
         if (quantized.Count == 0)
             throw new InvalidDataException(constantWeights == 0
-                ? $"'{modelPath}' has no MatMul over a constant weight: nothing to quantize."
-                : $"'{modelPath}': none of its {constantWeights} MatMul weights can be quantized (each is used elsewhere, is a graph input, or has an input size that is not a multiple of BlockSize {options.BlockSize}).");
+                ? $"'{modelPath}' has no MatMul or Gemm over a constant weight: nothing to quantize."
+                : $"'{modelPath}': none of its {constantWeights} MatMul/Gemm weights can be quantized (each is used elsewhere, is a graph input, or has an input size that is not a multiple of BlockSize {options.BlockSize}).");
 
-        var context = new RewriteContext(bytes, modelPath, options, quantized);
+        var context = new RewriteContext(bytes, modelPath, options, quantized, scan);
         using var output = new MemoryStream();
         using (var w = new ProtoWriter(output))
         {
@@ -131,7 +139,7 @@ internal static class OnnxGraphQuantizer
                 w.WriteInt64Field(2, 1);
             }
             // metadata_props: StringStringEntryProto key = 1, value = 2.
-            const string key = "aigc.quantization", value = "generic MatMul weights: ";
+            const string key = "aigc.quantization", value = "generic MatMul/Gemm weights: ";
             string tag = value + options.Tag;
             w.WriteLengthHeader(14, ProtoWriter.StringFieldSize(1, key) + ProtoWriter.StringFieldSize(2, tag));
             w.WriteStringField(1, key);
@@ -144,11 +152,15 @@ internal static class OnnxGraphQuantizer
 
     private sealed record Replacement(OnnxTensor Data, OnnxTensor Scales, OnnxTensor? ZeroPoints, int K, int N);
 
-    private sealed record RewriteContext(byte[] Bytes, string ModelPath, BlockQuantizationOptions Options, Dictionary<string, Replacement> Quantized);
+    private sealed record RewriteContext(byte[] Bytes, string ModelPath, BlockQuantizationOptions Options, Dictionary<string, Replacement> Quantized, Scan Scan);
 
     private sealed class Scan
     {
+        /// <summary>Weights read as B by a MatMul or a plain Gemm.</summary>
         public HashSet<string> MatMulWeights { get; } = new(StringComparer.Ordinal);
+        /// <summary>Of those, the ones read as Bᵀ (Gemm transB = 1); a weight read both ways is an other use.</summary>
+        public HashSet<string> TransposedWeights { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> UntransposedWeights { get; } = new(StringComparer.Ordinal);
         public HashSet<string> OtherUses { get; } = new(StringComparer.Ordinal);
         public HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
         public HashSet<string> Initializers { get; } = new(StringComparer.Ordinal);
@@ -193,16 +205,19 @@ internal static class OnnxGraphQuantizer
     {
         var inputs = new List<string>();
         string opType = "", domain = "";
+        var gemm = new GemmAttributes();
         while (node.More)
         {
             var (field, wire) = node.Tag();
             if (field == 1 && wire == 2) inputs.Add(node.Sub().Text());
             else if (field == 2 && wire == 2) scan.Names.Add(node.Sub().Text());
+            else if (field == 3 && wire == 2) scan.Names.Add(node.Sub().Text());
             else if (field == 4 && wire == 2) opType = node.Sub().Text();
             else if (field == 7 && wire == 2) domain = node.Sub().Text();
             else if (field == 5 && wire == 2)
             {
                 var attribute = node.Sub();
+                gemm.Read(attribute.Clone());
                 while (attribute.More)
                 {
                     var (f, wt) = attribute.Tag();
@@ -212,11 +227,54 @@ internal static class OnnxGraphQuantizer
             }
             else node.Skip(wire);
         }
-        bool matMul = opType == "MatMul" && domain is "" or "ai.onnx" && inputs.Count == 2;
+        bool standard = domain is "" or "ai.onnx";
+        bool matMul = opType == "MatMul" && standard && inputs.Count == 2;
+        bool plainGemm = opType == "Gemm" && standard && inputs.Count is 2 or 3 && gemm.IsPlain;
         for (int i = 0; i < inputs.Count; i++)
         {
-            if (matMul && i == 1) scan.MatMulWeights.Add(inputs[i]);
-            else scan.OtherUses.Add(inputs[i]);
+            if ((matMul || plainGemm) && i == 1 && inputs[i].Length > 0)
+            {
+                scan.MatMulWeights.Add(inputs[i]);
+                (plainGemm && gemm.TransB ? scan.TransposedWeights : scan.UntransposedWeights).Add(inputs[i]);
+                if (scan.TransposedWeights.Contains(inputs[i]) && scan.UntransposedWeights.Contains(inputs[i])) scan.OtherUses.Add(inputs[i]);
+            }
+            else
+            {
+                // A scaled or transposed-A Gemm's weight is reported as left fp32.
+                if (opType == "Gemm" && standard && i == 1) scan.MatMulWeights.Add(inputs[i]);
+                scan.OtherUses.Add(inputs[i]);
+            }
+        }
+    }
+
+    /// <summary>The Gemm attributes that decide whether it is a plain A·B + C (or A·Bᵀ + C) over a quantizable B.</summary>
+    private sealed class GemmAttributes
+    {
+        private float _alpha = 1f, _beta = 1f;
+        private long _transA;
+        public bool TransB { get; private set; }
+        public bool IsPlain => _alpha == 1f && _beta == 1f && _transA == 0;
+
+        public void Read(Cursor attribute)
+        {
+            string name = "";
+            float? f = null;
+            long? i = null;
+            while (attribute.More)
+            {
+                var (field, wire) = attribute.Tag();
+                if (field == 1 && wire == 2) name = attribute.Sub().Text();
+                else if (field == 2 && wire == 5) f = attribute.Float();
+                else if (field == 3 && wire == 0) i = (long)attribute.Varint();
+                else attribute.Skip(wire);
+            }
+            switch (name)
+            {
+                case "alpha": _alpha = f ?? 1f; break;
+                case "beta": _beta = f ?? 1f; break;
+                case "transA": _transA = i ?? 0; break;
+                case "transB": TransB = (i ?? 0) != 0; break;
+            }
         }
     }
 
@@ -231,7 +289,7 @@ internal static class OnnxGraphQuantizer
                 var (field, wire) = graph.Tag();
                 if (field == 1 && wire == 2)
                 {
-                    w.WriteBytesField(1, RewriteNode(graph.Sub(), context));
+                    foreach (byte[] node in RewriteNode(graph.Sub(), context)) w.WriteBytesField(1, node);
                     continue;
                 }
                 if (field == 5 && wire == 2 && top)
@@ -260,9 +318,10 @@ internal static class OnnxGraphQuantizer
         return stream.ToArray();
     }
 
-    private static byte[] RewriteNode(Cursor node, RewriteContext context)
+    private static IEnumerable<byte[]> RewriteNode(Cursor node, RewriteContext context)
     {
-        // A MatMul over a quantized weight becomes MatMulNBits with the same name, A input and output.
+        // A MatMul over a quantized weight becomes MatMulNBits with the same name, A input and output; a Gemm becomes
+        // MatMulNBits into a new intermediate and, when it has a bias C, an Add of C into the Gemm's output.
         var probe = node.Clone();
         var inputs = new List<string>();
         var outputs = new List<string>();
@@ -277,18 +336,23 @@ internal static class OnnxGraphQuantizer
             else if (field == 7 && wire == 2) domain = probe.Sub().Text();
             else probe.Skip(wire);
         }
-        if (opType == "MatMul" && domain is "" or "ai.onnx" && inputs.Count == 2 && context.Quantized.TryGetValue(inputs[1], out var q))
+        bool standard = domain is "" or "ai.onnx";
+        // Scanning made every use of a quantized weight a MatMul's or a plain Gemm's B.
+        if (standard && (opType == "MatMul" && inputs.Count == 2 || opType == "Gemm" && inputs.Count is 2 or 3)
+            && context.Quantized.TryGetValue(inputs[1], out var q))
         {
             var o = context.Options;
             List<string> nbitsInputs = [inputs[0], q.Data.Name, q.Scales.Name];
             if (q.ZeroPoints is not null) nbitsInputs.Add(q.ZeroPoints.Name);
-            var replaced = new OnnxNode("MatMulNBits", nbitsInputs, outputs,
+            bool bias = opType == "Gemm" && inputs.Count == 3 && inputs[2].Length > 0;
+            string product = bias ? FreshName(context.Scan, outputs[0] + "_nbits") : outputs[0];
+            var replaced = new OnnxNode("MatMulNBits", nbitsInputs, [product],
                 [OnnxAttribute.Int("K", q.K), OnnxAttribute.Int("N", q.N), OnnxAttribute.Int("bits", o.Bits),
                  OnnxAttribute.Int("block_size", o.BlockSize), OnnxAttribute.Int("accuracy_level", o.AccuracyLevel)],
                 name, ContribDomain);
-            using var nodeStream = new MemoryStream();
-            using (var nw = new ProtoWriter(nodeStream)) replaced.WriteTo(nw, OnnxSerializationPlan.Inline);
-            return nodeStream.ToArray();
+            yield return Serialize(replaced);
+            if (bias) yield return Serialize(new OnnxNode("Add", [product, inputs[2]], [outputs[0]], [], FreshName(context.Scan, name + "_bias")));
+            yield break;
         }
 
         // Any other node is copied; attributes holding subgraphs are rewritten (their MatMuls may read quantized weights).
@@ -312,7 +376,23 @@ internal static class OnnxGraphQuantizer
                 w.WriteRaw(context.Bytes.AsSpan(start, node.Position - start));
             }
         }
+        yield return stream.ToArray();
+    }
+
+    private static byte[] Serialize(OnnxNode node)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new ProtoWriter(stream)) node.WriteTo(w, OnnxSerializationPlan.Inline);
         return stream.ToArray();
+    }
+
+    // A value or node name no node, initializer or earlier rewrite of the file uses.
+    private static string FreshName(Scan scan, string wanted)
+    {
+        string name = wanted;
+        for (int i = 1; scan.Names.Contains(name) || scan.GraphInputs.Contains(name); i++) name = $"{wanted}_{i}";
+        scan.Names.Add(name);
+        return name;
     }
 
     private static bool HasSubgraph(Cursor attribute)

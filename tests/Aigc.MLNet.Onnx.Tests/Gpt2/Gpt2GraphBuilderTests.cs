@@ -142,6 +142,12 @@ public sealed class Gpt2GraphBuilderTests
             Assert.AreEqual("Concat", readers[0].OpType);
             CollectionAssert.AreEqual(new[] { $"present_{i}" }, readers[0].Outputs.ToArray());
             Assert.AreEqual(3L, readers[0].Attributes.Single(a => a.Name == "axis").IntValue);
+            // Attention reads present_N itself: the score matmul through a transpose of its last two axes (which ONNX
+            // Runtime folds into the matmul) and the context matmul directly; nothing splits or slices the cache.
+            var presentReaders = graph.Nodes.Where(n => n.Inputs.Contains($"present_{i}")).Select(n => n.OpType).Order(StringComparer.Ordinal).ToArray();
+            CollectionAssert.AreEqual(new[] { "MatMul", "Transpose" }, presentReaders, $"present_{i} readers");
+            var keysT = graph.Nodes.Single(n => n.OpType == "Transpose" && n.Inputs.Contains($"present_{i}"));
+            CollectionAssert.AreEqual(new long[] { 0, 1, 2, 4, 3 }, keysT.Attributes.Single(a => a.Name == "perm").IntsValue!.ToArray());
         }
     }
 }

@@ -80,7 +80,7 @@ public sealed class ForeignModelQuantizationTests
         Assert.IsFalse(reader.FloatInitializers.ContainsKey("W2"));
         CollectionAssert.AreEqual(reader.FloatInitializers["W3"].Data, OnnxInitializerReader.Read(path).FloatInitializers["W3"].Data, "other initializers are kept (inlined if they were external)");
         Assert.AreEqual("hand-built", reader.Metadata["source"]);
-        Assert.AreEqual($"generic MatMul weights: q{bits}-b32-sym-acc0", reader.Metadata["aigc.quantization"]);
+        Assert.AreEqual($"generic MatMul/Gemm weights: q{bits}-b32-sym-acc0", reader.Metadata["aigc.quantization"]);
         Assert.IsLessThan(sourceBytes, result.Model.LongLength, "smaller than the fp32 file and its external data");
 
         float[] x = Random(2 * 64, 5), x40 = Random(2 * 40, 6);
@@ -112,17 +112,92 @@ public sealed class ForeignModelQuantizationTests
     }
 
     [TestMethod]
-    [DataRow(Gpt2OnnxLayout.Optimum, "model.onnx")]
-    [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy, "decoder_model_merged.onnx")]
-    public void AGpt2FolderWithoutThisLibrarysMetadata_IsQuantizedGenerically_AndGenerates(Gpt2OnnxLayout layout, string fileName)
+    [DataRow(8)]
+    [DataRow(4)]
+    public void GemmWeights_BecomeMatMulNBitsAndTheBiasAdd_ComputingWithTheDequantizedWeights(int bits)
+    {
+        // x [3, 64] → Gemm(x, W [64, 24], b [24]) = y (a Conv1D as PyTorch exports it); Gemm(x, V [20, 64], transB 1) = z;
+        // Gemm(x, S [64, 8], alpha 0.5) = u is not a plain product (kept fp32).
+        string folder = Path.Combine(Path.GetTempPath(), "aigc-tests", "foreign-gemm-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        float[] w = Random(64 * 24, 11), b = Random(24, 12), v = Random(20 * 64, 13), sw = Random(64 * 8, 14), x = Random(3 * 64, 15);
+        var g = new OnnxGraph("foreign-gemm");
+        g.AddInput("x", OnnxElementType.Float, [OnnxDim.Fixed(3), OnnxDim.Fixed(64)]);
+        g.AddInitializer("W", w, [64, 24]);
+        g.AddInitializer("b", b, [24]);
+        g.AddInitializer("V", v, [20, 64]);
+        g.AddInitializer("S", sw, [64, 8]);
+        g.AddNode(new OnnxNode("Gemm", ["x", "W", "b"], ["y"], name: "conv1d"));
+        g.AddNode(new OnnxNode("Gemm", ["x", "V"], ["z"], [OnnxAttribute.Int("transB", 1)], "head"));
+        g.AddNode(new OnnxNode("Gemm", ["x", "S"], ["u"], [OnnxAttribute.Float("alpha", 0.5f)], "scaled"));
+        g.AddOutput("y", OnnxElementType.Float, [OnnxDim.Fixed(3), OnnxDim.Fixed(24)]);
+        g.AddOutput("z", OnnxElementType.Float, [OnnxDim.Fixed(3), OnnxDim.Fixed(20)]);
+        g.AddOutput("u", OnnxElementType.Float, [OnnxDim.Fixed(3), OnnxDim.Fixed(8)]);
+        string path = Path.Combine(folder, "model.onnx");
+        new OnnxModel(g).Save(path);
+
+        var options = new BlockQuantizationOptions { Bits = bits, BlockSize = 32, AccuracyLevel = 0 };
+        var result = OnnxGraphQuantizer.Rewrite(path, options);
+        Assert.AreEqual(2, result.Quantized);
+        CollectionAssert.AreEqual(new[] { "S" }, result.LeftFp32.ToArray());
+        string quantized = Path.Combine(folder, "quantized.onnx");
+        File.WriteAllBytes(quantized, result.Model);
+        CollectionAssert.AreEqual(new[] { "MatMulNBits", "Add", "MatMulNBits", "Gemm" }, OpTypes(result.Model).ToArray());
+        var floats = OnnxInitializerReader.Read(quantized).FloatInitializers;
+        Assert.IsFalse(floats.ContainsKey("W") || floats.ContainsKey("V"), "the fp32 weights are gone");
+        CollectionAssert.AreEqual(b, floats["b"].Data, "the bias is kept");
+
+        // Reference: the quantizer's own dequantized rows (of Wᵀ for the [in, out] weight, of V itself for transB).
+        float[] dw = BlockQuantizer.QuantizeKxN(w, 64, 24, options).DequantizeRows(), dv = BlockQuantizer.QuantizeRows(v, 20, 64, options).DequantizeRows();
+        using var session = new InferenceSession(quantized);
+        using var xv = OrtValue.CreateTensorValueFromMemory(x, [3, 64]);
+        using var outputs = session.Run(new RunOptions(), ["x"], [xv], ["y", "z", "u"]);
+        float[] y = outputs[0].GetTensorDataAsSpan<float>().ToArray(), z = outputs[1].GetTensorDataAsSpan<float>().ToArray();
+        for (int r = 0; r < 3; r++)
+        {
+            for (int n = 0; n < 24; n++)
+            {
+                double sum = b[n];
+                for (int k = 0; k < 64; k++) sum += x[r * 64 + k] * dw[n * 64 + k];
+                Assert.AreEqual((float)sum, y[r * 24 + n], 1e-3f, $"y[{r}, {n}]");
+            }
+            for (int n = 0; n < 20; n++)
+            {
+                double sum = 0;
+                for (int k = 0; k < 64; k++) sum += x[r * 64 + k] * dv[n * 64 + k];
+                Assert.AreEqual((float)sum, z[r * 20 + n], 1e-3f, $"z[{r}, {n}]");
+            }
+        }
+        // The scaled Gemm still reads S in fp32: u = 0.5 · x · S exactly as the source computes it.
+        using var source = new InferenceSession(path);
+        using var reference = source.Run(new RunOptions(), ["x"], [xv], ["u"]);
+        CollectionAssert.AreEqual(reference[0].GetTensorDataAsSpan<float>().ToArray(), outputs[2].GetTensorDataAsSpan<float>().ToArray());
+    }
+
+    [TestMethod]
+    [DataRow(Gpt2OnnxLayout.Optimum, "model.onnx", false)]
+    [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy, "decoder_model_merged.onnx", false)]
+    [DataRow(Gpt2OnnxLayout.Optimum, "model.onnx", true)]
+    [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy, "decoder_model_merged.onnx", true)]
+    public void AGpt2FolderWithoutThisLibrarysMetadata_IsQuantizedGenerically_AndGenerates(Gpt2OnnxLayout layout, string fileName, bool gemm)
     {
         // A GPT-2 export stripped of this library's metadata stands for a Hugging Face Optimum folder (model.onnx, or the
-        // merged decoder whose If branches read the main graph's weights, + config + tokenizer).
+        // merged decoder whose If branches read the main graph's weights, + config + tokenizer). With `gemm` its Conv1D
+        // layers are Reshape → Gemm(x, W, b) → Reshape over [in, out] weights, as PyTorch exports Hugging Face's GPT-2.
         string exported = Path.Combine(Path.GetTempPath(), "aigc-tests", "optimum-like-" + Guid.NewGuid().ToString("N"));
         var tokenizer = Gpt2TokenizerFiles.CharacterLevel("abcdefghij \n".Select(c => c.ToString()).Append("\u0003"));
         var config = new Gpt2Config { NumLayers = 2, NumHeads = 2, EmbeddingSize = 32, MaxPositions = 32, VocabSize = 13, BosTokenId = 12, EosTokenId = 12 };
-        Gpt2Exporter.Export(Gpt2Weights.Random(config, seed: 4), tokenizer, exported, new Gpt2ExportOptions { Layout = layout });
+        var weights = Gpt2Weights.Random(config, seed: 4);
+        Gpt2Exporter.Export(weights, tokenizer, exported, new Gpt2ExportOptions { Layout = layout });
         string ours = Path.Combine(exported, Gpt2Exporter.ModelRelativePath(layout));
+        if (gemm)
+        {
+            var model = new Gpt2GraphBuilder(weights) { ConvLayersAsGemm = true }.Build(layout);
+            int gemms = model.Graph.Nodes.Count(n => n.OpType == "Gemm")
+                + model.Graph.Nodes.SelectMany(n => n.Attributes).Where(a => a.GraphValue is not null).Sum(a => a.GraphValue!.Nodes.Count(n => n.OpType == "Gemm"));
+            Assert.AreEqual(layout == Gpt2OnnxLayout.Optimum ? 8 + 1 : 2 * 8 + 2, gemms, "Conv1D layers as Gemm (and the tied head's Gemm)");
+            model.Save(ours);
+        }
         byte[] stripped = WithoutMetadata(File.ReadAllBytes(ours));
         File.Delete(ours);
         File.WriteAllBytes(Path.Combine(exported, fileName), stripped);
@@ -137,9 +212,20 @@ public sealed class ForeignModelQuantizationTests
             "fp32 linear weights left: " + string.Join(", ", floats.Keys.Where(k => k.EndsWith(".weight", StringComparison.Ordinal))));
         Assert.AreEqual(8, floats.Keys.Count(k => k.EndsWith(".weight_scales", StringComparison.Ordinal) && (k.Contains(".attn.", StringComparison.Ordinal) || k.Contains(".mlp.", StringComparison.Ordinal))));
         string configJson = File.ReadAllText(Path.Combine(output, "config.json"));
-        StringAssert.Contains(configJson, "MatMul weights of a graph written elsewhere");
+        StringAssert.Contains(configJson, "MatMul/Gemm weights of a graph written elsewhere");
         StringAssert.Contains(configJson, "embedding lookups");
         Assert.IsTrue(File.Exists(Path.Combine(output, "vocab.json")), "tokenizer files are copied");
+
+        if (gemm)
+        {
+            // The Conv1D Gemms became MatMulNBits followed by the bias Add; the tied head (a Gemm over the embedding, which
+            // the token lookup also reads) stays fp32.
+            var ops = OpTypes(File.ReadAllBytes(written));
+            int graphs = layout == Gpt2OnnxLayout.Optimum ? 1 : 2;
+            Assert.AreEqual(8 * graphs, ops.Count(o => o == "MatMulNBits"));
+            Assert.AreEqual(graphs, ops.Count(o => o == "Gemm"), "only the tied head's Gemm is left");
+            Assert.IsTrue(floats.ContainsKey("transformer.wte.weight"), "the tied embedding stays fp32");
+        }
 
         using var fp32 = CausalLM.Load(exported);
         using var q8 = CausalLM.Load(output);
@@ -153,8 +239,47 @@ public sealed class ForeignModelQuantizationTests
 
         // Already quantized (the generic tag) and an existing output folder are refused; nothing is written.
         var again = Assert.ThrowsExactly<InvalidDataException>(() => Gpt2Quantizer.QuantizeFolder(output, output + "-again", new BlockQuantizationOptions { Bits = 4 }));
-        StringAssert.Contains(again.Message, "is already quantized (generic MatMul weights: q8-b32-sym-acc4)");
+        StringAssert.Contains(again.Message, "is already quantized (generic MatMul/Gemm weights: q8-b32-sym-acc4)");
         Assert.IsFalse(Directory.Exists(output + "-again"));
+    }
+
+    // Operator types of every node of the model's graph and its subgraphs (NodeProto op_type = 4, attribute g = 6).
+    private static List<string> OpTypes(byte[] bytes)
+    {
+        var ops = new List<string>();
+        void Graph(OnnxInitializerReader.Span graph)
+        {
+            while (graph.More)
+            {
+                var (field, wire) = graph.Tag();
+                if (field != 1 || wire != 2) { graph.Skip(wire); continue; }
+                var node = graph.Sub();
+                while (node.More)
+                {
+                    var (f, w) = node.Tag();
+                    if (f == 4 && w == 2) ops.Add(node.Sub().Text());
+                    else if (f == 5 && w == 2)
+                    {
+                        var attribute = node.Sub();
+                        while (attribute.More)
+                        {
+                            var (af, aw) = attribute.Tag();
+                            if (af == 6 && aw == 2) Graph(attribute.Sub());
+                            else attribute.Skip(aw);
+                        }
+                    }
+                    else node.Skip(w);
+                }
+            }
+        }
+        var model = new OnnxInitializerReader.Span(bytes, 0, bytes.Length);
+        while (model.More)
+        {
+            var (field, wire) = model.Tag();
+            if (field == 7 && wire == 2) Graph(model.Sub());
+            else model.Skip(wire);
+        }
+        return ops;
     }
 
     // The model without its metadata_props (ModelProto field 14): no trace of this library's exporter is left.
