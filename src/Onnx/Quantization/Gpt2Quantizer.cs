@@ -76,8 +76,8 @@ public static class Gpt2Quantizer
     }
 
     /// <summary>
-    /// A model this library did not write (a Hugging Face Optimum export): its MatMul and Gemm weights are quantized in place in the
-    /// graph (<see cref="OnnxGraphQuantizer"/>); the token embedding stays fp32.
+    /// A model this library did not write (a Hugging Face Optimum export): its MatMul and Gemm weights and its token
+    /// embedding (told apart by config.json's vocab_size) are quantized in place in the graph (<see cref="OnnxGraphQuantizer"/>).
     /// </summary>
     private static string QuantizeForeign(string source, string output, string modelPath, BlockQuantizationOptions options, OnnxInitializerReader initializers)
     {
@@ -86,13 +86,16 @@ public static class Gpt2Quantizer
             if (!session.InputMetadata.ContainsKey(Gpt2GraphBuilder.InputIds) || !session.OutputMetadata.ContainsKey("logits"))
                 throw new InvalidDataException($"'{modelPath}' is not a causal language model: a decoder takes '{Gpt2GraphBuilder.InputIds}' and returns 'logits' (it takes {string.Join(", ", session.InputMetadata.Keys)}; returns {string.Join(", ", session.OutputMetadata.Keys)}).");
         }
-        var rewritten = OnnxGraphQuantizer.Rewrite(modelPath, options, initializers);
+        int vocab = Runtime.CausalLMConfig.Load(source).VocabSize;
+        var rewritten = OnnxGraphQuantizer.Rewrite(modelPath, options, initializers, vocab > 0 ? vocab : null);
         return WriteFolder(source, output, modelPath, (staging, newModel) =>
         {
             File.WriteAllBytes(newModel, rewritten.Model);
             Gpt2Exporter.WriteQuantizationBlock(Path.Combine(staging, "config.json"), rewritten.Options,
-                quantized: $"{rewritten.Quantized} MatMul/Gemm weights of a graph written elsewhere",
-                fp32: rewritten.LeftFp32.Count == 0 ? "embedding lookups and every other tensor" : $"embedding lookups, every other tensor, and the MatMul/Gemm weights {string.Join(", ", rewritten.LeftFp32)}");
+                quantized: $"{rewritten.Quantized} MatMul/Gemm weights of a graph written elsewhere"
+                    + (rewritten.QuantizedLookups.Count == 0 ? "" : $" and the token embedding {string.Join(", ", rewritten.QuantizedLookups)} (GatherBlockQuantized)"),
+                fp32: (rewritten.QuantizedLookups.Count == 0 ? "embedding lookups and every other tensor" : "position embeddings and every other tensor")
+                    + (rewritten.LeftFp32.Count == 0 ? "" : $", and the MatMul/Gemm weights {string.Join(", ", rewritten.LeftFp32)}"));
         });
     }
 

@@ -8,7 +8,10 @@ namespace Aigc.MLNet.Onnx.Quantization;
 /// every <c>MatMul</c> and <c>Gemm</c> whose right-hand side is a 2-D fp32 initializer of the main graph becomes
 /// <c>com.microsoft.MatMulNBits</c> over the quantized weight (a Gemm's bias, C, is then added by an <c>Add</c> node).
 /// PyTorch exports Hugging Face's GPT-2 <c>Conv1D</c> layers (<c>torch.addmm</c>) as Gemm over an [in, out] weight, and
-/// the untied or transposed heads as MatMul. Everything else is copied field by field as it is in the file, so
+/// the untied or transposed heads as MatMul. Given the vocabulary size, the token embedding — a 2-D fp32 initializer
+/// with one row per token that only axis-0 <c>Gather</c> nodes read — becomes <c>com.microsoft.GatherBlockQuantized</c>
+/// over its quantized rows, and with <see cref="BlockQuantizationOptions.QuantizeHead"/> off the head (the weight with one
+/// output per token) and that embedding stay fp32. Everything else is copied field by field as it is in the file, so
 /// operators, names, shapes and metadata this class does not know survive unchanged.
 /// </summary>
 /// <remarks>
@@ -32,14 +35,17 @@ internal static class OnnxGraphQuantizer
     /// <param name="Quantized">Weights quantized.</param>
     /// <param name="LeftFp32">MatMul/Gemm weights left fp32 (other uses, a graph input, or K not a multiple of the block), by name.</param>
     /// <param name="Options">The options used, with an automatic block size chosen.</param>
-    public sealed record Result(byte[] Model, int Quantized, IReadOnlyList<string> LeftFp32, BlockQuantizationOptions Options);
+    /// <param name="QuantizedLookups">Token-embedding Gather weights quantized (GatherBlockQuantized), by name.</param>
+    public sealed record Result(byte[] Model, int Quantized, IReadOnlyList<string> LeftFp32, BlockQuantizationOptions Options, IReadOnlyList<string> QuantizedLookups);
 
     /// <summary>Rewrites <paramref name="modelPath"/> with MatMulNBits weights.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed ONNX model, has no MatMul or Gemm weight to quantize, or would exceed 2 GB.</exception>
     /// <param name="modelPath">The ONNX file.</param>
     /// <param name="options">Bits, block size, symmetry, accuracy level.</param>
     /// <param name="initializers">The file's initializers when the caller has read them already.</param>
-    public static Result Rewrite(string modelPath, BlockQuantizationOptions options, OnnxInitializerReader? initializers = null)
+    /// <param name="vocabSize">The vocabulary size (config.json's <c>vocab_size</c>), which tells the token embedding and
+    /// the head apart from other weights; null leaves every Gather weight fp32 and treats no weight as the head.</param>
+    public static Result Rewrite(string modelPath, BlockQuantizationOptions options, OnnxInitializerReader? initializers = null, int? vocabSize = null)
     {
         options.Validate();
         byte[] bytes = File.ReadAllBytes(modelPath);
@@ -88,6 +94,14 @@ internal static class OnnxGraphQuantizer
             // B as [K, N] (MatMul, Gemm) or as [N, K] (Gemm with transB, e.g. a head stored as the embedding's rows).
             bool transposed = scan.TransposedWeights.Contains(name);
             int k = checked((int)InputSize(name, w.Dims)), n = checked((int)(transposed ? w.Dims[0] : w.Dims[1]));
+            // The output head when the caller excluded it; a table that Gathers read too unless it is the tied token
+            // embedding read as Bᵀ (its rows are the lookup's rows; the lookup then gets the same codes, see below).
+            bool tiedEmbedding = transposed && n == vocabSize && options.QuantizeHead;
+            if (!options.QuantizeHead && n == vocabSize || scan.GatherWeights.Contains(name) && !tiedEmbedding)
+            {
+                leftFp32.Add(name);
+                continue;
+            }
             var q = transposed ? BlockQuantizer.QuantizeRows(w.Data, n, k, options) : BlockQuantizer.QuantizeKxN(w.Data, k, n, options);
             string stem = Unique(scan, name);
             quantized[name] = new Replacement(
@@ -96,13 +110,32 @@ internal static class OnnxGraphQuantizer
                 q.ZeroPoints is null ? null : OnnxTensor.Create<byte>(stem + "_zero_points", q.ZeroPoints, [q.ZeroPoints.Length]),
                 k, n);
         }
+        // The token embedding: [vocab, width] rows read only by axis-0 Gathers; its rows are quantized along the width.
+        var lookups = new Dictionary<string, Replacement>(StringComparer.Ordinal);
+        foreach (string name in scan.GatherWeights.Order(StringComparer.Ordinal))
+        {
+            // A table a MatMul/Gemm also reads is quantized only along with that head (both then drop the fp32 table).
+            if (vocabSize is null || !options.QuantizeHead || !scan.Initializers.Contains(name) || scan.OtherUses.Contains(name)
+                || scan.MatMulWeights.Contains(name) && !quantized.ContainsKey(name) || scan.GraphInputs.Contains(name)
+                || !weights.TryGetValue(name, out var e) || e.Dims.Length != 2 || e.Dims[0] != vocabSize || e.Dims[1] % options.BlockSize != 0)
+                continue;
+            int n = checked((int)e.Dims[0]), k = checked((int)e.Dims[1]);
+            var q = BlockQuantizer.QuantizeRows(e.Data, n, k, options);
+            string stem = Unique(scan, name);
+            // GatherBlockQuantized reads 2-D views: codes [vocab, width·bits/8], scales [vocab, blocks], zero points [vocab, bytes].
+            lookups[name] = new Replacement(
+                OnnxTensor.Create<byte>(stem + "_Q" + options.Bits, q.Data, [q.N, (long)q.BlocksPerRow * q.BlobSize]),
+                OnnxTensor.Create<float>(stem + "_scales", q.Scales, [q.N, q.BlocksPerRow]),
+                q.ZeroPoints is null ? null : OnnxTensor.Create<byte>(stem + "_zero_points", q.ZeroPoints, [q.N, q.ZeroPointBytesPerRow]),
+                k, n);
+        }
         int constantWeights = scan.MatMulWeights.Count(scan.Initializers.Contains);
         if (quantized.Count == 0)
             throw new InvalidDataException(constantWeights == 0
                 ? $"'{modelPath}' has no MatMul or Gemm over a constant weight: nothing to quantize."
                 : $"'{modelPath}': none of its {constantWeights} MatMul/Gemm weights can be quantized (each is used elsewhere, is a graph input, or has an input size that is not a multiple of BlockSize {options.BlockSize}).");
 
-        var context = new RewriteContext(bytes, modelPath, options, quantized, scan);
+        var context = new RewriteContext(bytes, modelPath, options, quantized, lookups, scan);
         using var output = new MemoryStream();
         using (var w = new ProtoWriter(output))
         {
@@ -147,12 +180,13 @@ internal static class OnnxGraphQuantizer
         }
         if (output.Length > int.MaxValue)
             throw new InvalidDataException($"'{modelPath}' quantized is {output.Length} bytes, more than one ONNX file holds (2 GB).");
-        return new Result(output.ToArray(), quantized.Count, leftFp32, options);
+        return new Result(output.ToArray(), quantized.Count, leftFp32, options, [.. lookups.Keys]);
     }
 
     private sealed record Replacement(OnnxTensor Data, OnnxTensor Scales, OnnxTensor? ZeroPoints, int K, int N);
 
-    private sealed record RewriteContext(byte[] Bytes, string ModelPath, BlockQuantizationOptions Options, Dictionary<string, Replacement> Quantized, Scan Scan);
+    private sealed record RewriteContext(byte[] Bytes, string ModelPath, BlockQuantizationOptions Options, Dictionary<string, Replacement> Quantized,
+                                         Dictionary<string, Replacement> Lookups, Scan Scan);
 
     private sealed class Scan
     {
@@ -161,6 +195,8 @@ internal static class OnnxGraphQuantizer
         /// <summary>Of those, the ones read as Bᵀ (Gemm transB = 1); a weight read both ways is an other use.</summary>
         public HashSet<string> TransposedWeights { get; } = new(StringComparer.Ordinal);
         public HashSet<string> UntransposedWeights { get; } = new(StringComparer.Ordinal);
+        /// <summary>Tables read as the data of an axis-0 Gather (embedding lookups).</summary>
+        public HashSet<string> GatherWeights { get; } = new(StringComparer.Ordinal);
         public HashSet<string> OtherUses { get; } = new(StringComparer.Ordinal);
         public HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
         public HashSet<string> Initializers { get; } = new(StringComparer.Ordinal);
@@ -230,8 +266,14 @@ internal static class OnnxGraphQuantizer
         bool standard = domain is "" or "ai.onnx";
         bool matMul = opType == "MatMul" && standard && inputs.Count == 2;
         bool plainGemm = opType == "Gemm" && standard && inputs.Count is 2 or 3 && gemm.IsPlain;
+        bool lookup = opType == "Gather" && standard && inputs.Count == 2 && gemm.Axis == 0;
         for (int i = 0; i < inputs.Count; i++)
         {
+            if (lookup && i == 0)
+            {
+                scan.GatherWeights.Add(inputs[i]);
+                continue;
+            }
             if ((matMul || plainGemm) && i == 1 && inputs[i].Length > 0)
             {
                 scan.MatMulWeights.Add(inputs[i]);
@@ -247,12 +289,16 @@ internal static class OnnxGraphQuantizer
         }
     }
 
-    /// <summary>The Gemm attributes that decide whether it is a plain A·B + C (or A·Bᵀ + C) over a quantizable B.</summary>
+    /// <summary>
+    /// The attributes that decide whether a Gemm is a plain A·B + C (or A·Bᵀ + C) over a quantizable B, and a Gather's
+    /// axis (a lookup of rows when 0).
+    /// </summary>
     private sealed class GemmAttributes
     {
         private float _alpha = 1f, _beta = 1f;
         private long _transA;
         public bool TransB { get; private set; }
+        public long Axis { get; private set; }
         public bool IsPlain => _alpha == 1f && _beta == 1f && _transA == 0;
 
         public void Read(Cursor attribute)
@@ -274,6 +320,7 @@ internal static class OnnxGraphQuantizer
                 case "beta": _beta = f ?? 1f; break;
                 case "transA": _transA = i ?? 0; break;
                 case "transB": TransB = (i ?? 0) != 0; break;
+                case "axis": Axis = i ?? 0; break;
             }
         }
     }
@@ -296,7 +343,7 @@ internal static class OnnxGraphQuantizer
                 {
                     var tensor = graph.Sub();
                     string name = TensorName(tensor.Clone());
-                    if (context.Quantized.ContainsKey(name)) continue;   // replaced by its quantized form
+                    if (context.Quantized.ContainsKey(name) || context.Lookups.ContainsKey(name)) continue;   // replaced by its quantized form
                     if (ExternalTensor(tensor.Clone()) is { } inline)
                     {
                         w.WriteBytesField(5, InlineTensor(tensor, inline, context.ModelPath));
@@ -307,7 +354,7 @@ internal static class OnnxGraphQuantizer
                 w.WriteRaw(context.Bytes.AsSpan(start, graph.Position - start));
             }
             if (top)
-                foreach (var replacement in context.Quantized.Values)
+                foreach (var replacement in context.Quantized.Values.Concat(context.Lookups.Values))
                     foreach (var tensor in new[] { replacement.Data, replacement.Scales, replacement.ZeroPoints })
                         if (tensor is not null)
                         {
@@ -352,6 +399,17 @@ internal static class OnnxGraphQuantizer
                 name, ContribDomain);
             yield return Serialize(replaced);
             if (bias) yield return Serialize(new OnnxNode("Add", [product, inputs[2]], [outputs[0]], [], FreshName(context.Scan, name + "_bias")));
+            yield break;
+        }
+        // Scanning made every use of a quantized table an axis-0 Gather.
+        if (standard && opType == "Gather" && inputs.Count == 2 && context.Lookups.TryGetValue(inputs[0], out var table))
+        {
+            var o = context.Options;
+            List<string> lookupInputs = [table.Data.Name, inputs[1], table.Scales.Name];
+            if (table.ZeroPoints is not null) lookupInputs.Add(table.ZeroPoints.Name);
+            yield return Serialize(new OnnxNode("GatherBlockQuantized", lookupInputs, outputs,
+                [OnnxAttribute.Int("gather_axis", 0), OnnxAttribute.Int("quantize_axis", 1), OnnxAttribute.Int("block_size", o.BlockSize), OnnxAttribute.Int("bits", o.Bits)],
+                name, ContribDomain));
             yield break;
         }
 

@@ -175,6 +175,83 @@ public sealed class ForeignModelQuantizationTests
     }
 
     [TestMethod]
+    [DataRow(8, true)]
+    [DataRow(4, true)]
+    [DataRow(4, false)]
+    public void AnUntiedTokenEmbedding_BecomesGatherBlockQuantized_UnlessTheHeadIsExcluded(int bits, bool quantizeHead)
+    {
+        // ids [1, 3] → Gather(E [40, 64]) + Gather(P [16, 64], positions) → MatMul(·, M [64, 64]) → MatMul(·, Hd [64, 40])
+        // = logits: the embedding and the head are separate initializers, as PyTorch writes a tied GPT-2 (the head a
+        // constant-folded transpose).
+        const int vocab = 40, width = 64;
+        string folder = Path.Combine(Path.GetTempPath(), "aigc-tests", "foreign-embedding-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        float[] e = Random(vocab * width, 21), pe = Random(16 * width, 22), hd = Random(width * vocab, 23), m = Random(width * width, 24);
+        var g = new OnnxGraph("foreign-embedding");
+        g.AddInput("input_ids", OnnxElementType.Int64, [OnnxDim.Fixed(1), OnnxDim.Fixed(3)]);
+        g.AddInput("position_ids", OnnxElementType.Int64, [OnnxDim.Fixed(1), OnnxDim.Fixed(3)]);
+        g.AddInitializer("E", e, [vocab, width]);
+        g.AddInitializer("P", pe, [16, width]);
+        g.AddInitializer("Hd", hd, [width, vocab]);
+        g.AddInitializer("M", m, [width, width]);
+        g.AddNode("Gather", ["E", "input_ids"], ["tok"]);
+        g.AddNode("Gather", ["P", "position_ids"], ["pos"]);
+        g.AddNode("Add", ["tok", "pos"], ["h"]);
+        g.AddNode("MatMul", ["h", "M"], ["h2"]);
+        g.AddNode("MatMul", ["h2", "Hd"], ["logits"]);
+        g.AddOutput("tok", OnnxElementType.Float, [OnnxDim.Fixed(1), OnnxDim.Fixed(3), OnnxDim.Fixed(width)]);
+        g.AddOutput("logits", OnnxElementType.Float, [OnnxDim.Fixed(1), OnnxDim.Fixed(3), OnnxDim.Fixed(vocab)]);
+        string path = Path.Combine(folder, "model.onnx");
+        new OnnxModel(g).Save(path);
+
+        var options = new BlockQuantizationOptions { Bits = bits, BlockSize = 32, AccuracyLevel = 0, QuantizeHead = quantizeHead };
+        var result = OnnxGraphQuantizer.Rewrite(path, options, vocabSize: vocab);
+        string quantized = Path.Combine(folder, "quantized.onnx");
+        File.WriteAllBytes(quantized, result.Model);
+        var floats = OnnxInitializerReader.Read(quantized).FloatInitializers;
+        Assert.IsTrue(floats.ContainsKey("P"), "the position table (16 rows, not the vocabulary) stays fp32");
+        long[] ids = [7, 0, 39];
+        using var session = new InferenceSession(quantized);
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, 3]);
+        using var positions = OrtValue.CreateTensorValueFromMemory(new long[] { 0, 1, 2 }, [1, 3]);
+        using var outputs = session.Run(new RunOptions(), ["input_ids", "position_ids"], [idsValue, positions], ["tok", "logits"]);
+        float[] tok = outputs[0].GetTensorDataAsSpan<float>().ToArray(), logits = outputs[1].GetTensorDataAsSpan<float>().ToArray();
+        if (!quantizeHead)
+        {
+            // Excluding the head leaves the vocabulary-sized weights fp32: the lookup is the source's, exactly.
+            Assert.AreEqual(1, result.Quantized, "the inner layer M only");
+            CollectionAssert.AreEqual(new[] { "Hd" }, result.LeftFp32.ToArray());
+            Assert.IsTrue(floats.ContainsKey("E") && floats.ContainsKey("Hd"));
+            Assert.IsEmpty(result.QuantizedLookups);
+            CollectionAssert.AreEqual(ids.SelectMany(t => e.AsSpan((int)t * width, width).ToArray()).ToArray(), tok);
+            return;
+        }
+        Assert.AreEqual(2, result.Quantized);
+        CollectionAssert.AreEqual(new[] { "E" }, result.QuantizedLookups.ToArray());
+        CollectionAssert.AreEqual(new[] { "GatherBlockQuantized", "Gather", "Add", "MatMulNBits", "MatMulNBits" }, OpTypes(result.Model).ToArray());
+        Assert.IsFalse(floats.ContainsKey("E") || floats.ContainsKey("Hd"), "no fp32 copy of the embedding or the head is left");
+
+        // The lookup returns the quantizer's dequantized rows; the head computes with its dequantized weight.
+        float[] de = BlockQuantizer.QuantizeRows(e, vocab, width, options).DequantizeRows(), dh = BlockQuantizer.QuantizeKxN(hd, width, vocab, options).DequantizeRows();
+        float[] dm = BlockQuantizer.QuantizeKxN(m, width, width, options).DequantizeRows();
+        for (int t = 0; t < 3; t++)
+            for (int k = 0; k < width; k++)
+                Assert.AreEqual(de[ids[t] * width + k], tok[t * width + k], 1e-6f, $"tok[{t}, {k}]");
+        for (int t = 0; t < 3; t++)
+        {
+            var h2 = new double[width];
+            for (int j = 0; j < width; j++)
+                for (int k = 0; k < width; k++) h2[j] += (de[ids[t] * width + k] + pe[t * width + k]) * dm[j * width + k];
+            for (int n = 0; n < vocab; n++)
+            {
+                double sum = 0;
+                for (int k = 0; k < width; k++) sum += h2[k] * dh[n * width + k];
+                Assert.AreEqual((float)sum, logits[t * vocab + n], 2e-3f, $"logits[{t}, {n}]");
+            }
+        }
+    }
+
+    [TestMethod]
     [DataRow(Gpt2OnnxLayout.Optimum, "model.onnx", false)]
     [DataRow(Gpt2OnnxLayout.OptimumMergedLegacy, "decoder_model_merged.onnx", false)]
     [DataRow(Gpt2OnnxLayout.Optimum, "model.onnx", true)]
@@ -213,19 +290,21 @@ public sealed class ForeignModelQuantizationTests
         Assert.AreEqual(8, floats.Keys.Count(k => k.EndsWith(".weight_scales", StringComparison.Ordinal) && (k.Contains(".attn.", StringComparison.Ordinal) || k.Contains(".mlp.", StringComparison.Ordinal))));
         string configJson = File.ReadAllText(Path.Combine(output, "config.json"));
         StringAssert.Contains(configJson, "MatMul/Gemm weights of a graph written elsewhere");
-        StringAssert.Contains(configJson, "embedding lookups");
+        StringAssert.Contains(configJson, "the token embedding transformer.wte.weight (GatherBlockQuantized)");
+        StringAssert.Contains(configJson, "position embeddings and every other tensor");
         Assert.IsTrue(File.Exists(Path.Combine(output, "vocab.json")), "tokenizer files are copied");
 
-        if (gemm)
-        {
-            // The Conv1D Gemms became MatMulNBits followed by the bias Add; the tied head (a Gemm over the embedding, which
-            // the token lookup also reads) stays fp32.
-            var ops = OpTypes(File.ReadAllBytes(written));
-            int graphs = layout == Gpt2OnnxLayout.Optimum ? 1 : 2;
-            Assert.AreEqual(8 * graphs, ops.Count(o => o == "MatMulNBits"));
-            Assert.AreEqual(graphs, ops.Count(o => o == "Gemm"), "only the tied head's Gemm is left");
-            Assert.IsTrue(floats.ContainsKey("transformer.wte.weight"), "the tied embedding stays fp32");
-        }
+        // The linear layers (MatMul, or Gemm + bias Add) and the tied head (Gemm with transB over the embedding) became
+        // MatMulNBits; the token lookup reads the same rows through GatherBlockQuantized (config.json's vocab_size tells
+        // the embedding apart from the position table, which stays fp32).
+        var ops = OpTypes(File.ReadAllBytes(written));
+        int graphs = layout == Gpt2OnnxLayout.Optimum ? 1 : 2;
+        Assert.AreEqual(9 * graphs, ops.Count(o => o == "MatMulNBits"));
+        Assert.AreEqual(0, ops.Count(o => o == "Gemm"), "no fp32 Gemm is left");
+        Assert.AreEqual(graphs, ops.Count(o => o == "GatherBlockQuantized"), "the token lookup");
+        Assert.AreEqual(graphs, ops.Count(o => o == "Gather"), "the position lookup stays a Gather");
+        Assert.IsFalse(floats.ContainsKey("transformer.wte.weight"), "no fp32 copy of the token embedding is left");
+        Assert.IsTrue(floats.ContainsKey("transformer.wpe.weight"), "the position embedding stays fp32");
 
         using var fp32 = CausalLM.Load(exported);
         using var q8 = CausalLM.Load(output);
