@@ -31,7 +31,7 @@ internal sealed class QuantizationFlags
     public Option<bool> Asymmetric { get; } = new("--asymmetric") { Description = "A zero point per block (min/max range) instead of symmetric blocks." };
 
     /// <summary>--exclude.</summary>
-    public Option<string[]> Exclude { get; } = new("--exclude") { Description = "Leave weights fp32: lm_head (the tied output head).", AllowMultipleArgumentsPerToken = true };
+    public Option<string[]> Exclude { get; } = new("--exclude") { Description = "Leave weights fp32: lm_head (the output head and the token embedding it is tied to).", AllowMultipleArgumentsPerToken = true };
 
     public void AddTo(Command command)
     {
