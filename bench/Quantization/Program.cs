@@ -66,7 +66,7 @@ switch (command)
     case "raw-one": RawOne(args[1], Int("--new-tokens", 64), Int("--threads", 0)); break;
     case "layouts": Layouts(Int("--rounds", 6), Opt("--precisions") ?? "fp32,q8-auto,q4-auto", Int("--new-tokens", 64), Int("--threads", 0)); break;
     case "profile": Profile(Opt("--precision") ?? "fp32", Int("--new-tokens", 64), Int("--batch", 1), Int("--threads", 0)); break;
-    default: Console.Error.WriteLine("commands: quality --model DIR | speed | peers"); return 2;
+    default: Console.Error.WriteLine("commands: quality --model DIR | speed | peers | layouts | profile | speed-one FOLDER | raw-one MODEL.onnx"); return 2;
 }
 return 0;
 
@@ -172,18 +172,11 @@ void Speed(int newTokens, int repeats, int threads, string? only)
     EnsureModels("gpt2-small-", Gpt2OnnxLayout.Optimum, variants);
     Console.WriteLine($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}; {newTokens} new tokens, best of {repeats}, each run a fresh process");
     var best = new Dictionary<string, double[]>();
-    string self = Environment.ProcessPath!;
     for (int r = 0; r < repeats; r++)
         foreach (var (name, _) in variants)
         {
-            var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
-            if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(Program).Assembly.Location);
-            foreach (string a in new[] { "speed-one", Path.Combine(cacheRoot, "gpt2-small-" + name), "--new-tokens", newTokens.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
-                start.ArgumentList.Add(a);
-            using var child = Process.Start(start)!;
-            string line = child.StandardOutput.ReadToEnd().Trim();
-            child.WaitForExit();
-            var v = line.Split(' ').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var v = RunChild("speed-one", Path.Combine(cacheRoot, "gpt2-small-" + name), newTokens, threads)
+                ?? throw new InvalidOperationException($"speed-one {name} failed (its first stderr line is above).");
             if (!best.TryGetValue(name, out var b)) best[name] = v;
             else best[name] = [b[0], Math.Min(b[1], v[1]), Math.Min(b[2], v[2]), Math.Max(b[3], v[3]), Math.Max(b[4], v[4])];
         }
@@ -204,6 +197,19 @@ double Best(Func<int, double> rate, int batch)
     return best;
 }
 
+// Time to first token: the shortest of --inner timed runs of `firstToken` (a new prompt each).
+double FastestMs(Action firstToken)
+{
+    double fastest = double.MaxValue;
+    for (int i = 0; i < inner; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        firstToken();
+        fastest = Math.Min(fastest, clock.Elapsed.TotalMilliseconds);
+    }
+    return fastest;
+}
+
 // Child: prints "<unused> <rss MB after load> <ttft ms> <tok/s batch 1> <tok/s batch 4>"; with --check also the batch-1
 // prompt's new ids to stderr ("greedy-ids: ...").
 void SpeedOne(string folder, int newTokens, int threads)
@@ -221,13 +227,7 @@ void SpeedOne(string folder, int newTokens, int threads)
     foreach (int batch in new[] { 1, 4 })
         gen.GenerateTokens(Enumerable.Range(0, batch).Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, 16).Select(_ => warm.Next(50000)).ToArray()).ToArray(),
             new GenerationOptions { MaxNewTokens = newTokens, EosTokenIds = [] });
-    double ttftMs = double.MaxValue;
-    for (int i = 0; i < inner; i++)
-    {
-        var ttft = Stopwatch.StartNew();
-        gen.GenerateTokens(Prompt(), new GenerationOptions { MaxNewTokens = 1, EosTokenIds = [] });
-        ttftMs = Math.Min(ttftMs, ttft.Elapsed.TotalMilliseconds);
-    }
+    double ttftMs = FastestMs(() => gen.GenerateTokens(Prompt(), new GenerationOptions { MaxNewTokens = 1, EosTokenIds = [] }));
     int[]? greedy = null;
     double Rate(int batch)
     {
@@ -258,13 +258,7 @@ void RawOne(string modelFile, int newTokens, int threads)
     var warm = new Random(11);   // warm-up at the measured lengths and batch sizes, as speed-one
     foreach (int batch in new[] { 1, 4 })
         loop.Generate(Enumerable.Range(0, 16).Select(_ => warm.Next(50000)).ToArray(), batch, newTokens);
-    double ttftMs = double.MaxValue;
-    for (int i = 0; i < inner; i++)
-    {
-        var ttft = Stopwatch.StartNew();
-        loop.Generate(Prompt(), 1, 1);
-        ttftMs = Math.Min(ttftMs, ttft.Elapsed.TotalMilliseconds);
-    }
+    double ttftMs = FastestMs(() => loop.Generate(Prompt(), 1, 1));
     int[]? greedy = null;
     double Rate(int batch)
     {

@@ -22,8 +22,8 @@ namespace Aigc.MLNet.Onnx.Quantization;
 /// raw_data = 9, external_data = 13, data_location = 14.
 /// A weight is quantized only when every use of it is such a MatMul or a Gemm computing A·B + C or A·Bᵀ + C (transA 0,
 /// alpha and beta 1) — all reading it the same way round —, it is not also a graph input (which a caller could
-/// override), and its input dimension K is a multiple of the block size. Embedding lookups (Gather) stay fp32 here:
-/// which Gather reads a tied head is only known for graphs this library wrote. Initializers kept in external data are
+/// override), and its input dimension K is a multiple of the block size. Gather tables other than the token embedding
+/// (position embeddings, anything whose rows are not the vocabulary) stay fp32. Initializers kept in external data are
 /// written inline, so the output is one self-contained file (at most 2 GB, the protocol-buffer limit).
 /// </remarks>
 internal static class OnnxGraphQuantizer
@@ -80,6 +80,7 @@ internal static class OnnxGraphQuantizer
             options.BlockSize = chosen;
         }
         var quantized = new Dictionary<string, Replacement>(StringComparer.Ordinal);
+        var tiedCodes = new Dictionary<string, QuantizedMatrix>(StringComparer.Ordinal);   // heads whose table a Gather reads too
         var leftFp32 = new List<string>();
         foreach (string name in scan.MatMulWeights)
         {
@@ -103,6 +104,7 @@ internal static class OnnxGraphQuantizer
                 continue;
             }
             var q = transposed ? BlockQuantizer.QuantizeRows(w.Data, n, k, options) : BlockQuantizer.QuantizeKxN(w.Data, k, n, options);
+            if (tiedEmbedding && scan.GatherWeights.Contains(name)) tiedCodes[name] = q;
             string stem = Unique(scan, name);
             quantized[name] = new Replacement(
                 OnnxTensor.Create<byte>(stem + "_Q" + options.Bits, q.Data, [q.N, q.BlocksPerRow, q.BlobSize]),
@@ -120,7 +122,8 @@ internal static class OnnxGraphQuantizer
                 || !weights.TryGetValue(name, out var e) || e.Dims.Length != 2 || e.Dims[0] != vocabSize || e.Dims[1] % options.BlockSize != 0)
                 continue;
             int n = checked((int)e.Dims[0]), k = checked((int)e.Dims[1]);
-            var q = BlockQuantizer.QuantizeRows(e.Data, n, k, options);
+            // A tied head's codes are the table's rows already; the lookup gets them as 2-D copies.
+            var q = tiedCodes.TryGetValue(name, out var shared) ? shared : BlockQuantizer.QuantizeRows(e.Data, n, k, options);
             string stem = Unique(scan, name);
             // GatherBlockQuantized reads 2-D views: codes [vocab, width·bits/8], scales [vocab, blocks], zero points [vocab, bytes].
             lookups[name] = new Replacement(
@@ -241,7 +244,7 @@ internal static class OnnxGraphQuantizer
     {
         var inputs = new List<string>();
         string opType = "", domain = "";
-        var gemm = new GemmAttributes();
+        var attributes = new NodeAttributes();
         while (node.More)
         {
             var (field, wire) = node.Tag();
@@ -253,7 +256,7 @@ internal static class OnnxGraphQuantizer
             else if (field == 5 && wire == 2)
             {
                 var attribute = node.Sub();
-                gemm.Read(attribute.Clone());
+                attributes.Read(attribute.Clone());
                 while (attribute.More)
                 {
                     var (f, wt) = attribute.Tag();
@@ -265,8 +268,8 @@ internal static class OnnxGraphQuantizer
         }
         bool standard = domain is "" or "ai.onnx";
         bool matMul = opType == "MatMul" && standard && inputs.Count == 2;
-        bool plainGemm = opType == "Gemm" && standard && inputs.Count is 2 or 3 && gemm.IsPlain;
-        bool lookup = opType == "Gather" && standard && inputs.Count == 2 && gemm.Axis == 0;
+        bool plainGemm = opType == "Gemm" && standard && inputs.Count is 2 or 3 && attributes.IsPlain;
+        bool lookup = opType == "Gather" && standard && inputs.Count == 2 && attributes.Axis == 0;
         for (int i = 0; i < inputs.Count; i++)
         {
             if (lookup && i == 0)
@@ -277,7 +280,7 @@ internal static class OnnxGraphQuantizer
             if ((matMul || plainGemm) && i == 1 && inputs[i].Length > 0)
             {
                 scan.MatMulWeights.Add(inputs[i]);
-                (plainGemm && gemm.TransB ? scan.TransposedWeights : scan.UntransposedWeights).Add(inputs[i]);
+                (plainGemm && attributes.TransB ? scan.TransposedWeights : scan.UntransposedWeights).Add(inputs[i]);
                 if (scan.TransposedWeights.Contains(inputs[i]) && scan.UntransposedWeights.Contains(inputs[i])) scan.OtherUses.Add(inputs[i]);
             }
             else
@@ -293,7 +296,7 @@ internal static class OnnxGraphQuantizer
     /// The attributes that decide whether a Gemm is a plain A·B + C (or A·Bᵀ + C) over a quantizable B, and a Gather's
     /// axis (a lookup of rows when 0).
     /// </summary>
-    private sealed class GemmAttributes
+    private sealed class NodeAttributes
     {
         private float _alpha = 1f, _beta = 1f;
         private long _transA;
